@@ -1,0 +1,147 @@
+"""Portrait analysis: load an image, find the largest face with FaceMesh, align it onto a square canvas."""
+from __future__ import annotations
+
+import os
+import warnings
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from . import topology as topo
+from .geometry import Pose, estimate_pose
+
+MAX_PIXELS = 64_000_000  # decompression-bomb guard: 64 MP is a very large photo
+
+
+@dataclass
+class Portrait:
+    """The appearance: an aligned square RGB canvas and its 478 3D landmarks in canvas pixels."""
+
+    image: np.ndarray      # (S, S, 3) uint8 RGB
+    landmarks: np.ndarray  # (478, 3) float64; z in the same pixel units as x
+    pose: Pose             # canonical -> canvas
+
+    @property
+    def size(self) -> int:
+        return self.image.shape[0]
+
+
+def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read any Pillow-supported image as RGB uint8, by content (not by file name)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"image not found: {path}")
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise UserError(f"image too large: {w}x{h} pixels (limit {max_pixels / 1e6:.0f} MP); downscale it first")
+            im = ImageOps.exif_transpose(im)
+            return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError:
+        raise UserError(f"image too large (limit {max_pixels / 1e6:.0f} MP); downscale it first: {path}") from None
+    except UnidentifiedImageError:
+        raise UserError(f"not an image (unsupported or corrupt format): {path}") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise UserError(f"cannot decode image {path}: {e}") from None
+
+
+@contextmanager
+def _quiet_native_logs() -> Iterator[None]:
+    """Silence the C++ log lines mediapipe/TFLite print to fd 2 while the graph starts (not Python errors)."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class FaceMesh:
+    """MediaPipe FaceMesh with irises (478 landmarks), shipped inside the mediapipe wheel."""
+
+    def __init__(self, static: bool = True, max_faces: int = 4):
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with warnings.catch_warnings(), _quiet_native_logs():
+            warnings.simplefilter("ignore")
+            import mediapipe as mp
+
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=0.5, min_tracking_confidence=0.5)
+        self._calls = 0
+
+    def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """All faces as (478, 3) pixel-space arrays, largest first."""
+        h, w = rgb.shape[:2]
+        with warnings.catch_warnings(), (_quiet_native_logs() if self._calls < 3 else nullcontext()):
+            warnings.simplefilter("ignore")
+            res = self._mesh.process(np.ascontiguousarray(rgb))
+        self._calls += 1
+        faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark]) for f in res.multi_face_landmarks or []]
+        return sorted(faces, key=lambda f: -np.ptp(f[:, 0]) * np.ptp(f[:, 1]))
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+def largest_face(rgb: np.ndarray, mesh: FaceMesh | None = None, what: str = "image") -> np.ndarray:
+    mesh = mesh or FaceMesh()
+    faces = mesh(rgb)
+    if not faces:
+        raise UserError(f"no face found in {what}: use a portrait with one clearly visible human face")
+    return faces[0]
+
+
+def align_transform(lm: np.ndarray, size: int) -> np.ndarray:
+    """2x3 affine (rotation + scale + shift) that puts the face upright and centred on a size x size canvas.
+
+    FFHQ-style: eyes horizontal, the face spans about half the canvas.
+    """
+    eye_r = lm[topo.RIGHT_EYE_UPPER + topo.RIGHT_EYE_LOWER, :2].mean(0)
+    eye_l = lm[topo.LEFT_EYE_UPPER + topo.LEFT_EYE_LOWER, :2].mean(0)
+    mouth = lm[list(topo.MOUTH_CORNERS), :2].mean(0)
+    eye_c = (eye_r + eye_l) / 2
+    eye_to_eye, eye_to_mouth = eye_l - eye_r, mouth - eye_c
+    x = eye_to_eye - np.array([-eye_to_mouth[1], eye_to_mouth[0]])
+    x /= np.linalg.norm(x)
+    half = max(np.linalg.norm(eye_to_eye) * 2.0, np.linalg.norm(eye_to_mouth) * 1.8)
+    centre = eye_c + eye_to_mouth * 0.1
+    scale = size / (2 * half)
+    cos, sin = x * scale
+    m = np.array([[cos, sin, 0.0], [-sin, cos, 0.0]])
+    m[:, 2] = size / 2 - m[:, :2] @ centre
+    return m
+
+
+def analyze(rgb: np.ndarray, size: int = 512, mesh: FaceMesh | None = None, what: str = "image") -> Portrait:
+    """Detect the largest face, align and crop it to a size x size canvas, and return its appearance."""
+    import cv2
+
+    lm = largest_face(rgb, mesh, what)
+    m = align_transform(lm, size)
+    canvas = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] ** 2 + m[0, 1] ** 2 < 1 else cv2.INTER_CUBIC,
+                            borderMode=cv2.BORDER_REPLICATE)
+    scale = float(np.hypot(*m[0, :2]))
+    out = np.empty_like(lm)
+    out[:, :2] = lm[:, :2] @ m[:, :2].T + m[:, 2]
+    out[:, 2] = lm[:, 2] * scale
+    return Portrait(canvas, out, estimate_pose(out))
+
+
+def analyze_file(path: str | Path, size: int = 512) -> Portrait:
+    return analyze(load_image(path), size, what=str(path))

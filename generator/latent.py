@@ -1,0 +1,53 @@
+"""The disentangled face latent: per-frame head pose + facial dynamics (identity lives in the Portrait)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Head pose relative to the portrait: radians, inter-ocular units, log of the head's scale.
+POSE = ("yaw", "pitch", "roll", "tx", "ty", "log_scale")
+#: Facial dynamics; what each one moves is documented in `generator.face.expression`.
+EXPRESSION = ("jaw_open", "mouth_stretch", "lip_pucker", "smile", "upper_lip", "lower_lip",
+              "blink_l", "blink_r", "brow_raise", "gaze_x", "gaze_y")
+DIM = len(POSE) + len(EXPRESSION)
+
+
+@dataclass
+class Motion:
+    """A motion sequence: `pose` (T, 6) and `expr` (T, 11) at `fps`. All zeros reproduces the portrait."""
+
+    pose: np.ndarray
+    expr: np.ndarray
+    fps: float
+
+    def __post_init__(self) -> None:
+        self.pose = np.asarray(self.pose, np.float32).reshape(-1, len(POSE))
+        self.expr = np.asarray(self.expr, np.float32).reshape(-1, len(EXPRESSION))
+        if len(self.pose) != len(self.expr):
+            raise ValueError(f"pose has {len(self.pose)} frames but expr has {len(self.expr)}")
+
+    def __len__(self) -> int:
+        return len(self.pose)
+
+    def __getitem__(self, i: int | slice) -> "Motion":
+        sl = i if isinstance(i, slice) else slice(i, i + 1)
+        return Motion(self.pose[sl], self.expr[sl], self.fps)
+
+    @classmethod
+    def zeros(cls, frames: int, fps: float) -> "Motion":
+        return cls(np.zeros((frames, len(POSE))), np.zeros((frames, len(EXPRESSION))), fps)
+
+    @classmethod
+    def from_latent(cls, z: np.ndarray, fps: float) -> "Motion":
+        return cls(z[:, : len(POSE)], z[:, len(POSE):], fps)
+
+    @property
+    def latent(self) -> np.ndarray:
+        """(T, 17) vector per frame, the representation the motion models generate."""
+        return np.concatenate([self.pose, self.expr], 1)
+
+    def channel(self, name: str) -> np.ndarray:
+        if name in POSE:
+            return self.pose[:, POSE.index(name)]
+        return self.expr[:, EXPRESSION.index(name)]

@@ -1,0 +1,57 @@
+"""User controls shared by every motion model: gaze, head distance, emotion, pose amplitude."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import latent
+from likeness.errors import UserError
+
+#: Expression offsets (and head pitch, radians) per emotion preset.
+EMOTIONS: dict[str, dict[str, float]] = {
+    "neutral": {},
+    "happy": {"smile": 0.55, "brow_raise": 0.1, "blink_l": 0.1, "blink_r": 0.1},
+    "sad": {"smile": -0.35, "brow_raise": 0.25, "blink_l": 0.2, "blink_r": 0.2, "pitch": 0.05},
+    "angry": {"brow_raise": -0.6, "mouth_stretch": 0.2, "smile": -0.15, "pitch": 0.03},
+    "surprised": {"brow_raise": 0.8, "jaw_open": 0.08, "blink_l": -0.3, "blink_r": -0.3, "pitch": -0.03},
+}
+
+
+@dataclass(frozen=True)
+class Controls:
+    """`gaze` (x, y): main gaze direction in [-1, 1] (right/down positive); `head_distance`: log scale of
+    the head (positive is closer); `emotion`: a key of EMOTIONS; `pose_scale`: head-motion amplitude."""
+
+    gaze: tuple[float, float] = (0.0, 0.0)
+    head_distance: float = 0.0
+    emotion: str = "neutral"
+    pose_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.emotion not in EMOTIONS:
+            raise UserError(f"unknown emotion {self.emotion!r}; choose one of {', '.join(EMOTIONS)}")
+        if not all(-1.0 <= g <= 1.0 for g in self.gaze):
+            raise UserError(f"gaze must be two numbers in [-1, 1], got {self.gaze}")
+        if not 0.0 <= self.pose_scale <= 3.0:
+            raise UserError(f"pose scale must be in [0, 3], got {self.pose_scale}")
+        if not -0.5 <= self.head_distance <= 0.5:
+            raise UserError(f"head distance must be in [-0.5, 0.5], got {self.head_distance}")
+
+    def emotion_offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pose offset (6,), expression offset (11,)) for the chosen emotion."""
+        pose, expr = np.zeros(len(latent.POSE)), np.zeros(len(latent.EXPRESSION))
+        for k, v in EMOTIONS[self.emotion].items():
+            if k in latent.POSE:
+                pose[latent.POSE.index(k)] = v
+            else:
+                expr[latent.EXPRESSION.index(k)] = v
+        return pose, expr
+
+
+def parse_gaze(text: str) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"gaze must look like 'x,y' (e.g. 0.2,-0.1), got {text!r}") from None
+    return x, y

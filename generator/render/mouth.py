@@ -1,0 +1,82 @@
+"""Mouth interior synthesis: where the lips part further than in the portrait, paint a cavity and teeth."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..face import topology as topo
+
+_LOOP = topo.inner_lip_loop()
+_GAP_PAIRS = ([82, 13, 312], [87, 14, 317])
+_SUB = 4  # sub-pixel bits for anti-aliased polygons
+
+
+@dataclass(frozen=True)
+class MouthStyle:
+    """Colours sampled from the portrait so the interior matches photos and paintings alike."""
+
+    cavity: np.ndarray  # RGB float
+    teeth: np.ndarray
+
+    @classmethod
+    def from_portrait(cls, image: np.ndarray, lm: np.ndarray) -> "MouthStyle":
+        import cv2
+
+        mask = np.zeros(image.shape[:2], np.uint8)
+        lips = topo.LIPS_OUTER_UPPER + topo.LIPS_OUTER_LOWER[::-1]
+        cv2.fillPoly(mask, [np.round(lm[lips, :2]).astype(np.int32)], 1)
+        lip = image[mask > 0].reshape(-1, 3).mean(0) if mask.any() else np.array([150.0, 80, 80])
+        skin = image[np.clip(np.round(lm[topo.NOSE, 1]).astype(int), 0, image.shape[0] - 1),
+                     np.clip(np.round(lm[topo.NOSE, 0]).astype(int), 0, image.shape[1] - 1)].mean(0)
+        bright = np.clip(skin.mean() / 170.0, 0.55, 1.05)
+        return cls(cavity=lip * 0.3 + 4, teeth=(0.5 * skin + 0.5 * np.array([225.0, 220, 205])) * bright * 0.95)
+
+
+def lip_gap(lm: np.ndarray) -> float:
+    """Mean vertical inner-lip gap in pixels."""
+    return float(np.mean(lm[_GAP_PAIRS[1], 1] - lm[_GAP_PAIRS[0], 1]))
+
+
+def paint_mouth(frame: np.ndarray, lm: np.ndarray, src_gap: float, style: MouthStyle) -> None:
+    """In place: fill the inner-lip polygon of output landmarks `lm` (478, 2) with cavity and teeth."""
+    import cv2
+
+    opened = lip_gap(lm) - max(src_gap, 0.0)
+    if opened < 0.5:
+        return
+    poly = lm[_LOOP, :2]
+    x0, y0 = np.floor(poly.min(0)).astype(int) - 3
+    x1, y1 = np.ceil(poly.max(0)).astype(int) + 4
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    origin = np.array([x0, y0], np.float64)
+
+    def fill(pts: np.ndarray) -> np.ndarray:
+        m = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(m, [np.round((pts - origin) * (1 << _SUB)).astype(np.int32)], 1.0, cv2.LINE_AA, _SUB)
+        return m
+
+    inside = cv2.GaussianBlur(fill(poly), (5, 5), 1.0)
+    upper, lower = lm[topo.LIPS_INNER_UPPER, :2], lm[topo.LIPS_INNER_LOWER, :2]
+    mouth_w = np.linalg.norm(upper[-1] - upper[0])
+    gap = lip_gap(lm)
+    t_up = min(0.45 * gap, 0.09 * mouth_w)
+    t_lo = min(max(0.0, 0.3 * gap - 0.06 * mouth_w), 0.05 * mouth_w)
+    teeth = fill(np.r_[upper, upper[::-1] + [0, t_up]])
+    if t_lo > 0.5:
+        teeth = np.maximum(teeth, 0.6 * fill(np.r_[lower, lower[::-1] - [0, t_lo]]))
+    teeth = cv2.GaussianBlur(teeth, (3, 3), 0.8)[..., None]
+    xs = (np.arange(x0, x1) - (upper[0, 0] + upper[-1, 0]) / 2) / (0.5 * mouth_w + 1e-6)
+    across = np.clip(1.3 - 1.6 * xs**2, 0.0, 1.0)[None, :, None]       # teeth recede into the corners
+    ys = np.arange(y0, y1)[:, None, None] - upper[:, 1].mean()
+    under_lip = np.clip(0.55 + 0.45 * ys / (t_up + 1e-6), 0.55, 1.0)  # shadow of the upper lip
+    depth = np.clip(ys / (gap + 1e-6), 0, 1)
+    cavity = style.cavity * (0.8 + 0.2 * np.cos(np.pi * depth))
+    tooth = cavity + (style.teeth * under_lip - cavity) * across
+    interior = cavity + (tooth - cavity) * teeth
+    a = (inside * min(1.0, opened / 2.0))[..., None]
+    roi = frame[y0:y1, x0:x1]
+    roi[:] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)

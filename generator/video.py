@@ -1,0 +1,155 @@
+"""Video I/O with PyAV: an atomic H.264 + AAC MP4 writer and a frame reader."""
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from .audio import Audio
+
+
+class VideoWriter:
+    """Writes RGB frames (and optional mono audio) to an MP4, atomically.
+
+    Frames are encoded on a background thread (libx264 releases the GIL), so rendering and encoding
+    overlap. The file appears at `path` only when `close()` succeeds; on any error the temp file is removed.
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int], audio: Audio | None = None,
+                 crf: int = 18, preset: str = "veryfast"):
+        import av
+
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise UserError(f"output must be an .mp4 file, got {self.path.name}")
+        if not self.path.parent.is_dir():
+            raise UserError(f"output folder does not exist: {self.path.parent}")
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".mp4.part", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._container = av.open(tmp, "w", format="mp4")
+        rate = Fraction(fps).limit_denominator(1001)
+        self._video = self._container.add_stream("libx264", rate=rate)
+        self._video.width, self._video.height = size
+        self._video.pix_fmt = "yuv420p"
+        self._video.options = {"crf": str(crf), "preset": preset}
+        self._video.codec_context.time_base = 1 / rate
+        self._audio = audio
+        if audio is not None:
+            self._astream = self._container.add_stream("aac", rate=audio.rate)
+            self._astream.layout = "mono"
+        self._queue: queue.Queue = queue.Queue(maxsize=16)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._encode_loop, daemon=True)
+        self.frames = 0
+        self._thread.start()
+
+    def _encode_loop(self) -> None:
+        import av
+
+        try:
+            while (item := self._queue.get()) is not None:
+                frame = av.VideoFrame.from_ndarray(item, format="rgb24")
+                frame.pts = self.frames
+                self.frames += 1
+                self._container.mux(self._video.encode(frame))
+        except BaseException as e:  # reported on the caller's thread
+            self._error = e
+            while self._queue.get() is not None:
+                pass
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._error:
+            raise self._error
+        self._queue.put(np.ascontiguousarray(frame))
+
+    def _write_audio(self) -> None:
+        import av
+
+        a, n = self._audio, 1024
+        pts = 0
+        for i in range(0, len(a.samples), n):
+            chunk = a.samples[i:i + n].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+            frame.sample_rate, frame.pts = a.rate, pts
+            pts += chunk.shape[1]
+            self._container.mux(self._astream.encode(frame))
+        self._container.mux(self._astream.encode(None))
+
+    def close(self) -> Path:
+        """Finish encoding and move the file into place."""
+        try:
+            self._queue.put(None)
+            self._thread.join()
+            if self._error:
+                raise self._error
+            self._container.mux(self._video.encode(None))
+            if self._audio is not None:
+                self._write_audio()
+            self._container.close()
+            os.replace(self._tmp, self.path)
+            return self.path
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Stop and delete the partial file."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        try:
+            self._container.close()
+        except Exception:
+            pass
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def read_frames(path: str | Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
+    """Yield RGB frames of the first video stream."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                raise UserError(f"no video stream in {path}")
+            for i, f in enumerate(c.decode(video=0)):
+                if max_frames is not None and i >= max_frames:
+                    break
+                yield f.to_ndarray(format="rgb24")
+    except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise UserError(f"unreadable video {path}: {e}") from None
+
+
+def probe(path: str | Path) -> dict:
+    """Duration, fps, size and streams of a media file (as the container reports them)."""
+    import av
+
+    with av.open(str(path)) as c:
+        v = c.streams.video[0] if c.streams.video else None
+        a = c.streams.audio[0] if c.streams.audio else None
+        info = {"duration": c.duration / 1e6 if c.duration else None}
+        if v is not None:
+            info.update(fps=float(v.average_rate), width=v.width, height=v.height, frames=v.frames, video_codec=v.codec_context.name,
+                        video_duration=float(v.duration * v.time_base) if v.duration else None)
+        if a is not None:
+            info.update(audio_codec=a.codec_context.name, audio_rate=a.rate,
+                        audio_duration=float(a.duration * a.time_base) if a.duration else None)
+        return info

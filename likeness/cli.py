@@ -1,0 +1,32 @@
+"""The `likeness` console script: a thin front door; each package registers its own subcommands."""
+from __future__ import annotations
+
+import typer
+
+from likeness import __version__
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Likeness: talking-face generation with provenance, and the tools to detect it.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"likeness {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")) -> None:
+    """Likeness: talking-face generation with provenance, and the tools to detect it."""
+
+
+def _register() -> None:
+    from generator.cli import register as generator_commands
+
+    generator_commands(app)
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

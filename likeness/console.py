@@ -1,0 +1,48 @@
+"""Shared front-door helpers for every package's CLI: one-line errors and progress bars."""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import typer
+
+from .errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 3
+
+
+def friendly_errors(fn: Callable) -> Callable:
+    """Turn exceptions into one clear line on stderr and a non-zero exit code (LIKENESS_DEBUG=1 re-raises)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as e:
+            typer.secho(f"error: {e}", err=True, fg="red")
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted", err=True, fg="red")
+            raise typer.Exit(130) from None
+        except Exception as e:
+            if os.environ.get("LIKENESS_DEBUG"):
+                raise
+            typer.secho(f"error: internal error ({type(e).__name__}: {e}); rerun with LIKENESS_DEBUG=1 for details",
+                        err=True, fg="red")
+            raise typer.Exit(EXIT_INTERNAL) from None
+    return wrapper
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, yielded as an `update(done, total)` callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

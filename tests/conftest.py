@@ -1,0 +1,50 @@
+"""Shared fixtures: real media from ../shared/data, and small generated inputs."""
+from __future__ import annotations
+
+import os
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LIKENESS_SHARED", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():  # a user's checkout without the dev data; CI always has it
+        pytest.skip(f"shared data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def mona_lisa(shared) -> Path:
+    return shared / "portraits" / "lp_s9.jpg"
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def speech_3s(shared, tmp_path_factory) -> Path:
+    """The first 3 s of a real English speech clip."""
+    from generator.audio import load_audio
+
+    a = load_audio(shared / "speech" / "st_RD_Radio31_000.wav", 16_000)
+    return write_wav(tmp_path_factory.mktemp("audio") / "speech_3s.wav", a.samples[: 3 * 16_000], 16_000)
+
+
+@pytest.fixture(scope="session")
+def mona_portrait(mona_lisa):
+    from generator.face.analysis import analyze_file
+
+    return analyze_file(mona_lisa, 256)

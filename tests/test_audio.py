@@ -1,0 +1,81 @@
+import av
+import numpy as np
+import pytest
+
+from generator.audio import features, load_audio, n_video_frames
+from likeness.errors import UserError
+from tests.conftest import write_wav
+
+RATE = 16_000
+
+
+def _bursts(seconds=2.0, f0=200.0):
+    """A harmonic 'voice' that is on for 0.2 s, off for 0.2 s."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * 0.3
+    gate = (np.floor(t / 0.2) % 2 == 0).astype(float)
+    return (tone * gate).astype(np.float32), gate
+
+
+def test_features_track_level_and_pitch(tmp_path):
+    x, gate = _bursts()
+    a = load_audio(write_wav(tmp_path / "b.wav", x, RATE))
+    f = features(a, 25)
+    assert len(f) == n_video_frames(2.0, 25) == 50 and f.mel.shape == (50, 80)
+    on = gate[:: RATE // 25][:50] > 0
+    inner = on & np.roll(on, 1) & np.roll(on, -1)     # frames fully inside a burst
+    quiet = ~on & ~np.roll(on, 1) & ~np.roll(on, -1)
+    assert f.energy_db[inner].min() > f.energy_db[quiet].max() + 30
+    assert np.median(f.pitch[inner]) == pytest.approx(200, rel=0.03)
+    assert (f.pitch[quiet] == 0).all()
+
+
+@pytest.mark.parametrize("codec,ext", [("flac", "flac"), ("aac", "m4a"), ("libmp3lame", "mp3")])
+def test_decodes_compressed_formats(tmp_path, codec, ext):
+    x, _ = _bursts(1.0)
+    path = tmp_path / f"a.{ext}"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=44_100 if codec == "libmp3lame" else RATE)
+        s.layout = "mono"
+        fmt = {"flac": "s16", "aac": "fltp", "libmp3lame": "fltp"}[codec]
+        data = x if fmt == "fltp" else (x * 32767).astype(np.int16)
+        if codec == "libmp3lame":
+            from generator.audio import Audio, resample
+            data = resample(Audio(x, RATE), 44_100).samples
+        frame = av.AudioFrame.from_ndarray(data.reshape(1, -1), format=fmt, layout="mono")
+        frame.sample_rate = s.rate
+        for p in s.encode(frame):
+            c.mux(p)
+        c.mux(s.encode(None))
+    a = load_audio(path)
+    assert a.duration == pytest.approx(1.0, abs=0.1)  # encoder priming and padding
+
+
+def test_stereo_is_mixed_to_mono(tmp_path):
+    import wave
+
+    x, _ = _bursts(0.5)
+    pcm = (np.stack([x, -x * 0.5], 1) * 32767).astype("<i2")
+    with wave.open(str(tmp_path / "s.wav"), "wb") as w:
+        w.setnchannels(2), w.setsampwidth(2), w.setframerate(RATE)
+        w.writeframes(pcm.tobytes())
+    a = load_audio(tmp_path / "s.wav", RATE)
+    assert a.samples.ndim == 1 and a.duration == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_text("hello, I am not audio"), "unreadable audio"),
+    (lambda p: write_wav(p, np.zeros(0), RATE), "empty"),
+    (lambda p: write_wav(p, np.zeros(RATE), RATE), "silent"),
+])
+def test_bad_audio_is_a_clear_error(tmp_path, make, message):
+    p = tmp_path / "bad.wav"
+    make(p)
+    with pytest.raises(UserError, match=message):
+        load_audio(p)
+
+
+def test_image_is_not_audio(mona_lisa):
+    with pytest.raises(UserError, match="unreadable audio|no audio stream"):
+        load_audio(mona_lisa)

@@ -1,0 +1,58 @@
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from generator.face import topology as topo
+from generator.face.analysis import analyze_file, load_image
+from likeness.errors import UserError
+
+
+def test_mona_lisa_is_aligned_on_the_canvas(mona_portrait):
+    p = mona_portrait
+    assert p.image.shape == (256, 256, 3) and p.image.dtype == np.uint8
+    assert p.landmarks.shape == (478, 3)
+    eye_r = p.landmarks[topo.RIGHT_EYE_UPPER + topo.RIGHT_EYE_LOWER, :2].mean(0)
+    eye_l = p.landmarks[topo.LEFT_EYE_UPPER + topo.LEFT_EYE_LOWER, :2].mean(0)
+    assert abs(eye_l[1] - eye_r[1]) < 2.0                # eyes level
+    assert 0.2 < (eye_l[0] - eye_r[0]) / 256 < 0.35      # face about half the canvas
+    centre = p.landmarks[:, :2].mean(0)
+    assert np.all(np.abs(centre - 128) < 30)
+
+
+def test_largest_face_and_paintings(shared):
+    for name in ["st_art_1.png", "lp_s12.jpg", "st_people_0.png"]:
+        assert analyze_file(shared / "portraits" / name, 128).landmarks.shape == (478, 3)
+
+
+@pytest.mark.parametrize("name", ["lp_s23.jpg", "lp_s40.jpg"])  # a llama, an animal
+def test_no_face_is_a_clear_error(shared, name):
+    with pytest.raises(UserError, match="no face found"):
+        analyze_file(shared / "portraits" / name)
+
+
+def _png_header_only(path, width, height):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+def test_bad_images(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_image(tmp_path / "missing.jpg")
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    with pytest.raises(UserError, match="not an image"):
+        load_image(tmp_path / "notes.jpg")
+    _png_header_only(tmp_path / "huge.png", 40_000, 30_000)
+    with pytest.raises(UserError, match="too large"):
+        load_image(tmp_path / "huge.png")
+    (tmp_path / "trunc.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 20)
+    with pytest.raises(UserError):
+        load_image(tmp_path / "trunc.jpg")
+
+
+def test_content_not_extension_decides(shared):
+    img = load_image(shared / "portraits" / "lp_s25.jpg")  # a PNG named .jpg
+    assert img.shape == (512, 512, 3)

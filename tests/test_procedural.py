@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from generator.audio import features, load_audio
+from generator.motion.controls import Controls, parse_gaze
+from generator.motion.procedural import procedural_motion
+from likeness.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def feats(shared):
+    return features(load_audio(shared / "speech" / "st_RD_Radio31_000.wav"), 25)
+
+
+def test_same_seed_same_motion_other_seed_differs(feats):
+    a, b, c = (procedural_motion(feats, seed=s) for s in (0, 0, 1))
+    assert np.array_equal(a.latent, b.latent)
+    assert not np.allclose(a.latent, c.latent)
+    assert a.latent.shape == (len(feats), 17) and np.isfinite(a.latent).all()
+
+
+def test_mouth_follows_speech_energy(feats):
+    m = procedural_motion(feats)
+    assert np.corrcoef(m.channel("jaw_open"), feats.band_db)[0, 1] > 0.6
+
+
+def test_blinks_every_two_to_six_seconds(feats):
+    blink = procedural_motion(feats, seed=3).channel("blink_l")
+    onsets = np.flatnonzero((blink[1:] > 0.5) & (blink[:-1] <= 0.5)) / feats.fps
+    assert len(onsets) >= 1
+    assert np.all(np.diff(onsets) >= 1.9) and np.all(np.diff(onsets) <= 6.3)
+
+
+def test_idle_motion_in_silence():
+    from generator.audio import Audio
+
+    rate = 16_000
+    x = np.zeros(4 * rate, np.float32)
+    x[rate: 2 * rate] = 0.3 * np.sin(2 * np.pi * 180 * np.arange(rate) / rate)  # 1 s of tone, then silence
+    m = procedural_motion(features(Audio(x, rate), 25))
+    silent = slice(60, 100)
+    assert m.channel("jaw_open")[silent].max() < 0.05
+    assert np.ptp(m.channel("yaw")[silent]) > 0          # the head is never frozen
+
+
+def test_controls_move_their_statistics(feats):
+    base = procedural_motion(feats)
+    right = procedural_motion(feats, Controls(gaze=(0.6, 0.0)))
+    assert right.channel("gaze_x").mean() > base.channel("gaze_x").mean() + 0.4
+    happy = procedural_motion(feats, Controls(emotion="happy"))
+    assert happy.channel("smile").mean() > base.channel("smile").mean() + 0.4
+    still = procedural_motion(feats, Controls(pose_scale=0.0))
+    assert np.abs(still.channel("yaw")).max() == 0
+    near = procedural_motion(feats, Controls(head_distance=0.2))
+    assert near.channel("log_scale").mean() == pytest.approx(0.2, abs=0.01)
+
+
+def test_bad_controls():
+    with pytest.raises(UserError, match="emotion"):
+        Controls(emotion="bored")
+    with pytest.raises(UserError, match="gaze"):
+        parse_gaze("left")
+    with pytest.raises(UserError, match="gaze"):
+        Controls(gaze=(2.0, 0.0))
