@@ -10,8 +10,9 @@ from ..face.geometry import rotation
 from .mouth import MouthStyle, lip_gap, paint_mouth
 from .warp import MeshWarp
 
-HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head (hair, ears, neck top)
+HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head (hair, ears)
 STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
+NECK_RING = (1.08, 1.4)  # the same two rings below the mouth: the neck and shoulders barely follow the head
 BORDER_STEP = 64    # px between static anchors on the canvas border
 
 
@@ -29,11 +30,13 @@ class Renderer:
         self.basis = build_basis(self.neutral)               # (11, 478, 3)
         oval = self.neutral[topo.FACE_OVAL]
         centre = oval.mean(0)
-        ring = centre + (oval - centre) * [HEAD_RING, HEAD_RING, 0.0]
-        self.head_ring = ring
+        lower = oval[:, 1] > self.neutral[topo.MOUTH_CORNERS, 1].mean()
+        k = np.where(lower, NECK_RING[0], HEAD_RING)[:, None]
+        self.head_ring = centre + (oval - centre) * np.c_[k, k, np.zeros_like(k)]
+        ring = self.head_ring
         src_oval = lm[topo.FACE_OVAL, :2]
         c2 = src_oval.mean(0)
-        static = c2 + (src_oval - c2) * STATIC_RING
+        static = c2 + (src_oval - c2) * np.where(lower, NECK_RING[1], STATIC_RING)[:, None]
         e = np.arange(-1, size + BORDER_STEP, BORDER_STEP, dtype=np.float64)
         e[-1] = size
         border = np.array([(x, y) for x in e for y in e if x in (-1, size) or y in (-1, size)])
