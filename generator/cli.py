@@ -25,14 +25,19 @@ def generate(
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
     head_distance: float = typer.Option(0.0, help="Log scale of the head; positive is closer."),
     emotion: str = typer.Option("neutral", help="neutral, happy, sad, angry or surprised."),
+    frames_dir: Path = typer.Option(None, "--frames-dir", help="Also write every frame as a watermarked, signed PNG."),
+    cert: Path = typer.Option(None, help="Your signing certificate chain (PEM, leaf first); default: local keys."),
+    key: Path = typer.Option(None, help="The private key (PEM) for --cert."),
 ) -> None:
-    """Render a talking-face video of IMAGE speaking AUDIO."""
+    """Render a talking-face video of IMAGE speaking AUDIO, watermarked and signed (C2PA)."""
     from generator.motion.controls import Controls, parse_gaze
     from generator.pipeline import GenerateConfig, generate as run
+    from provenance.keys import load_identity
 
     cfg = GenerateConfig(image, audio, out, fps=fps, size=size, seed=seed, motion=motion,
                          controls=Controls(gaze=parse_gaze(gaze), head_distance=head_distance,
-                                           emotion=emotion, pose_scale=pose_scale))
+                                           emotion=emotion, pose_scale=pose_scale),
+                         frames_dir=frames_dir, identity=load_identity(cert, key))
     with progress_bar("rendering") as update:
         result = run(cfg, progress=update)
     typer.echo(result.summary())

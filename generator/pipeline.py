@@ -1,12 +1,16 @@
 """generate(): portrait + speech in, talking-face MP4 out. The one place the generator's stages are wired."""
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from likeness.errors import UserError
+
+from provenance.keys import SigningIdentity
 
 from .motion.controls import Controls
 
@@ -24,9 +28,17 @@ class GenerateConfig:
     motion: str = "procedural"
     controls: Controls = field(default_factory=Controls)
     crf: int = 18
+    frames_dir: Path | None = None   # also write every frame as a marked, signed PNG
+    identity: SigningIdentity | None = None  # None: the local keys (`likeness keys init`)
 
     def __post_init__(self) -> None:
         self.image, self.audio, self.out = Path(self.image), Path(self.audio), Path(self.out)
+        if self.frames_dir is not None:
+            self.frames_dir = Path(self.frames_dir)
+        if self.out.suffix.lower() != ".mp4":
+            raise UserError(f"output must be an .mp4 file, got {self.out.name}")
+        if not self.out.parent.is_dir():
+            raise UserError(f"output folder does not exist: {self.out.parent}")
         if not 128 <= self.size <= 1024 or self.size % 16:
             raise UserError(f"size must be a multiple of 16 between 128 and 1024, got {self.size}")
         if not 10 <= self.fps <= 60:
@@ -57,7 +69,15 @@ class GenerateResult:
 
 
 def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = None) -> GenerateResult:
-    """Render `cfg.audio` spoken by the face in `cfg.image` into `cfg.out`. Nothing is left at `cfg.out` on error."""
+    """Render `cfg.audio` spoken by the face in `cfg.image` into `cfg.out`.
+
+    Every frame is watermarked and the file is signed with a C2PA manifest; if marking or signing fails,
+    nothing is left at `cfg.out` (or in `cfg.frames_dir`).
+    """
+    import tempfile
+
+    from provenance.marker import Marker, content_id
+
     from .audio import features, load_audio
     from .face.analysis import analyze_file
     from .motion.procedural import procedural_motion
@@ -73,20 +93,62 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         timings[stage] = timings.get(stage, 0.0) + now - t
         t = now
 
+    params = {"seed": cfg.seed, "motion": cfg.motion, "fps": cfg.fps, "size": cfg.size,
+              "gaze": list(cfg.controls.gaze), "emotion": cfg.controls.emotion,
+              "pose_scale": cfg.controls.pose_scale, "head_distance": cfg.controls.head_distance}
     audio = load_audio(cfg.audio)
     feats = features(audio, cfg.fps)
     lap("audio")
     portrait = analyze_file(cfg.image, cfg.size)
     renderer = Renderer(portrait)
+    marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
     lap("analysis")
     motion = procedural_motion(feats, cfg.controls, cfg.seed)
     lap("motion")
     n = len(motion)
-    with VideoWriter(cfg.out, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:
-        for i in range(n):
-            writer.write(renderer.render(motion.pose[i], motion.expr[i]))
-            if progress:
-                progress(i + 1, n)
-        lap("render")
-    lap("encode")  # flushing the encoder and muxing the audio
+    inputs = {"portrait": cfg.image, "audio": cfg.audio}
+    frames_tmp = None
+    if cfg.frames_dir is not None:
+        cfg.frames_dir.mkdir(parents=True, exist_ok=True)
+        frames_tmp = Path(tempfile.mkdtemp(prefix=".frames.", dir=cfg.frames_dir))
+    fd, unsigned = tempfile.mkstemp(prefix=f".{cfg.out.stem}.unsigned.", suffix=".mp4", dir=cfg.out.parent)
+    os.close(fd)
+    unsigned = Path(unsigned)
+    try:
+        mark_s = 0.0
+        with VideoWriter(unsigned, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:
+            for i in range(n):
+                frame = renderer.render(motion.pose[i], motion.expr[i])
+                t0 = time.perf_counter()
+                frame = marker.mark(frame)
+                mark_s += time.perf_counter() - t0
+                writer.write(frame)
+                if frames_tmp is not None:
+                    _save_png(frames_tmp / f"frame_{i:06d}.png", frame)
+                if progress:
+                    progress(i + 1, n)
+            lap("render")
+        lap("encode")  # flushing the encoder and muxing the audio
+        timings["render"] -= mark_s
+        timings["watermark"] = mark_s
+        marker.sign(unsigned, cfg.out, params | {"frames": n}, inputs)
+        if frames_tmp is not None:
+            for png in sorted(frames_tmp.glob("*.png")):
+                marker.sign(png, cfg.frames_dir / png.name, params | {"frame": int(png.stem[6:])}, inputs)
+        lap("sign")
+    except BaseException:
+        if cfg.frames_dir is not None and frames_tmp is not None:
+            for png in frames_tmp.glob("*.png"):
+                (cfg.frames_dir / png.name).unlink(missing_ok=True)
+        raise
+    finally:
+        unsigned.unlink(missing_ok=True)
+        if frames_tmp is not None:
+            shutil.rmtree(frames_tmp, ignore_errors=True)
     return GenerateResult(cfg.out, n, n / cfg.fps, timings)
+
+
+def _save_png(path: Path, rgb) -> None:
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path, compress_level=1)

@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.files import publish
 
 from .audio import Audio
 
@@ -95,7 +96,7 @@ class VideoWriter:
             if self._audio is not None:
                 self._write_audio()
             self._container.close()
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
             return self.path
         except BaseException:
             self.abort()

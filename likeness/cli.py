@@ -22,8 +22,10 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
 
 def _register() -> None:
     from generator.cli import register as generator_commands
+    from provenance.cli import register as provenance_commands
 
     generator_commands(app)
+    provenance_commands(app)
 
 
 _register()

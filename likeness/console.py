@@ -24,6 +24,8 @@ def friendly_errors(fn: Callable) -> Callable:
         except UserError as e:
             typer.secho(f"error: {e}", err=True, fg="red")
             raise typer.Exit(EXIT_USER_ERROR) from None
+        except typer.Exit:
+            raise
         except KeyboardInterrupt:
             typer.secho("interrupted", err=True, fg="red")
             raise typer.Exit(130) from None

@@ -6,3 +6,4 @@ class UserError(Exception):
 
     The message names the problem and, where possible, what to do about it.
     """
+

@@ -48,3 +48,21 @@ def mona_portrait(mona_lisa):
     from generator.face.analysis import analyze_file
 
     return analyze_file(mona_lisa, 256)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_keys(tmp_path_factory) -> Path:
+    """Real local signing keys in a private LIKENESS_HOME, inherited by CLI subprocesses."""
+    from provenance.keys import init_keys
+
+    home = tmp_path_factory.mktemp("likeness_home")
+    os.environ["LIKENESS_HOME"] = str(home)
+    return init_keys(home / "keys")
+
+
+@pytest.fixture(scope="session")
+def frame512(shared):
+    """A real 512x512 RGB face frame (the Mona Lisa canvas)."""
+    from generator.face.analysis import analyze_file
+
+    return analyze_file(shared / "portraits" / "lp_s9.jpg", 512).image

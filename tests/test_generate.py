@@ -30,7 +30,7 @@ def test_duration_and_size(clip, speech_3s):
     assert len(frames) == result.frames == round(audio_s * FPS)
     assert abs(info["video_duration"] - audio_s) <= 1 / FPS
     assert abs(info["audio_duration"] - audio_s) <= 1 / FPS
-    assert set(result.timings) == {"audio", "analysis", "motion", "render", "encode"}
+    assert set(result.timings) == {"audio", "analysis", "motion", "render", "watermark", "encode", "sign"}
 
 
 def test_lips_follow_the_audio_energy(clip, speech_3s):

@@ -1,0 +1,142 @@
+"""C2PA manifests: build what users need to know, sign PNG/JPEG/MP4 files, and read them back with trust."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from likeness import __version__
+from likeness.errors import UserError
+from likeness.files import publish
+
+from .keys import SigningIdentity
+
+AI_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+WATERMARK_LABEL = "org.likeness.watermark"
+MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".png": "image/png",
+        ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def mime_of(path: Path) -> str:
+    """MIME type by content (magic bytes), falling back to the extension."""
+    head = Path(path).read_bytes()[:16] if Path(path).is_file() else b""
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if Path(path).suffix.lower() in MIME:
+        return MIME[Path(path).suffix.lower()]
+    raise UserError(f"unsupported format for provenance (MP4, PNG or JPEG expected): {path}")
+
+
+def build_manifest(title: str, parameters: dict, inputs: dict[str, Path], watermark: dict) -> dict:
+    """Manifest definition: created by a trained algorithm, with inputs as hashed ingredients and the watermark."""
+    ingredients = []
+    for role, p in inputs.items():
+        digest = sha256(p)
+        ingredients.append({"title": Path(p).name, "format": _format_guess(p), "relationship": "inputTo",
+                            "instance_id": f"sha256:{digest}",
+                            "metadata": {"dataSource": {"type": "localProvider", "details": f"{role}; sha256:{digest}"}}})
+    agent = {"name": "likeness", "version": __version__}
+    return {
+        "claim_generator_info": [agent],
+        "title": title,
+        "ingredients": ingredients,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": [{
+                "action": "c2pa.created", "digitalSourceType": AI_SOURCE, "softwareAgent": agent,
+                "parameters": parameters}]}},
+            {"label": WATERMARK_LABEL, "data": watermark},
+        ],
+    }
+
+
+def _format_guess(p: Path) -> str:
+    try:
+        return mime_of(p)
+    except UserError:
+        return "application/octet-stream"
+
+
+def sign_file(src: Path, dst: Path, manifest: dict, identity: SigningIdentity) -> Path:
+    """Write `src` plus a signed manifest to `dst`, atomically (nothing at `dst` on failure)."""
+    import c2pa
+
+    mime = mime_of(src)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "w+b") as out, open(src, "rb") as inp, c2pa.Builder(json.dumps(manifest)) as builder:
+            builder.sign(identity.signer(), mime, inp, out)
+        publish(tmp, dst)
+        return dst
+    except c2pa.C2paError as e:
+        raise UserError(f"signing failed: {e}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@dataclass
+class ManifestReport:
+    present: bool
+    valid: bool = False
+    trusted: bool = False
+    state: str | None = None              # c2pa validation state: Invalid, Valid or Trusted
+    issuer: str | None = None
+    signer: str | None = None
+    ai_generated: bool = False
+    actions: list[dict] = field(default_factory=list)
+    ingredients: list[dict] = field(default_factory=list)
+    watermark: dict | None = None         # what the manifest says the watermark carries
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def read_manifest(path: Path, trust_pem: str = "") -> ManifestReport:
+    """Read and validate the manifest store of a file against the given trust anchors."""
+    import c2pa
+
+    mime = mime_of(path)
+    settings: dict = {"verify": {"verify_trust": True}}
+    if trust_pem:
+        settings["trust"] = {"trust_anchors": trust_pem}
+    try:
+        ctx = c2pa.Context.from_dict(settings)
+        with open(path, "rb") as f:
+            reader = c2pa.Reader.try_create(mime, f, context=ctx)
+            if reader is None:
+                return ManifestReport(present=False)
+            with reader:
+                active = reader.get_active_manifest() or {}
+                state = reader.get_validation_state()
+                results = reader.get_validation_results() or {}
+    except c2pa.C2paError as e:
+        return ManifestReport(present=True, state="Invalid", error=f"corrupt or unreadable manifest: {e}")
+    failures = [f["code"] for f in (results.get("activeManifest") or {}).get("failure", [])]
+    failures += [f["code"] for f in results.get("validation_status", []) if f.get("code")] if isinstance(results.get("validation_status"), list) else []
+    actions = [a for x in active.get("assertions", []) if x.get("label", "").startswith("c2pa.actions")
+               for a in x.get("data", {}).get("actions", [])]
+    watermark = next((x.get("data") for x in active.get("assertions", []) if x.get("label") == WATERMARK_LABEL), None)
+    sig = active.get("signature_info") or {}
+    return ManifestReport(
+        present=True, valid=state in ("Valid", "Trusted"), trusted=state == "Trusted", state=state,
+        issuer=sig.get("issuer"), signer=sig.get("common_name"),
+        ai_generated=any(a.get("digitalSourceType", "").endswith("trainedAlgorithmicMedia") for a in actions),
+        actions=actions, ingredients=[{k: i.get(k) for k in ("title", "format", "relationship", "instance_id")}
+                                      for i in active.get("ingredients", [])],
+        watermark=watermark, failures=sorted(set(failures)))
