@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test test-fast demo bench clean
+.PHONY: install test test-fast demo bench train-motion train-detector clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,16 +26,36 @@ test-fast: install
 demo: install
 	@if [ -d $(SHARED) ]; then \
 		mkdir -p out && \
+		$(BIN)/likeness keys init --exist-ok && \
 		$(BIN)/likeness generate --image $(SHARED)/portraits/lp_s9.jpg \
-			--audio $(SHARED)/speech/st_RD_Radio31_000.wav --out out/demo.mp4; \
+			--audio $(SHARED)/speech/st_RD_Radio31_000.wav --out out/demo.mp4 && \
+		$(BIN)/likeness verify out/demo.mp4; \
 	else \
 		echo "$(SHARED) not found (it ships with the Likeness dev data, not with the package)."; \
 		echo "Run on your own portrait and audio:"; \
-		echo "  $(BIN)/likeness generate --image face.jpg --audio speech.wav --out talk.mp4"; \
+		echo "  $(BIN)/likeness keys init && $(BIN)/likeness generate --image face.jpg --audio speech.wav --out talk.mp4"; \
 	fi
 
 bench: install
+	$(BIN)/likeness keys init --exist-ok
 	$(BIN)/python benchmarks/bench_generate.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_detector.py --data $(SHARED)
+
+# Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .json with data hash and metrics).
+train-motion: install
+	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
+	$(BIN)/likeness train motion --data data/motion --steps 1500 --seed 0
+
+# Reproduces the shipped checkpoint detector/assets/detector.pt (+ .json with data hash and test metrics).
+train-detector: install
+	$(BIN)/likeness keys init --exist-ok
+	$(BIN)/likeness train detector-data --real $(SHARED)/real_videos --portraits $(SHARED)/portraits \
+		--speech $(SHARED)/speech --out data/detector
+	$(BIN)/likeness train detector --data data/detector --seed 0
+	# ablation for the benchmark: the same training without giving real crops the watermark
+	$(BIN)/likeness train detector --data data/detector --seed 0 --no-mark-real --out data/detector/no_mark_real.pt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

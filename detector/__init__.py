@@ -1,4 +1,7 @@
-"""Deepfake detector: a timm classifier trained on the generator's output against real footage (issue #5).
+"""Deepfake detector: a timm classifier trained on the generator's output against real footage, and a scanner.
 
-Not implemented yet: this package holds no code so far.
+- `faces`: frame sampling, face finding and alignment (the generator's own framing), face tracks.
+- `data`: renders fakes (self-reenactment and portraits) and builds the identity-split crop dataset.
+- `augment`: upload degradations; `model`: the network, checkpoint and calibration; `train`: training.
+- `scan`: per-video verdicts with a per-second timeline and the provenance check; `report`: HTML.
 """

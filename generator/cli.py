@@ -8,8 +8,10 @@ import typer
 from likeness.console import friendly_errors, progress_bar
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.command("generate")(generate)
+    train_app.command("prepare")(prepare)
+    train_app.command("motion")(train_motion)
 
 
 @friendly_errors
@@ -20,7 +22,10 @@ def generate(
     fps: float = typer.Option(25.0, help="Output frame rate."),
     size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
-    motion: str = typer.Option("procedural", help="Motion model: procedural."),
+    motion: str = typer.Option("procedural", help="Motion model: procedural (tightest lip sync) or dit (the trained "
+                               "diffusion transformer: more natural head motion, weaker lip sync so far)."),
+    audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
+    control_scale: float = typer.Option(1.0, help="DiT classifier-free guidance scale for gaze/distance/emotion."),
     pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
     head_distance: float = typer.Option(0.0, help="Log scale of the head; positive is closer."),
@@ -35,9 +40,46 @@ def generate(
     from provenance.keys import load_identity
 
     cfg = GenerateConfig(image, audio, out, fps=fps, size=size, seed=seed, motion=motion,
+                         audio_scale=audio_scale, control_scale=control_scale,
                          controls=Controls(gaze=parse_gaze(gaze), head_distance=head_distance,
                                            emotion=emotion, pose_scale=pose_scale),
                          frames_dir=frames_dir, identity=load_identity(cert, key))
     with progress_bar("rendering") as update:
         result = run(cfg, progress=update)
     typer.echo(result.summary())
+
+
+@friendly_errors
+def prepare(
+    videos: Path = typer.Option(..., "--videos", help="A video file or a folder of talking-face videos (searched recursively)."),
+    out: Path = typer.Option(Path("data/motion"), "--out", help="Cache folder for the prepared clips."),
+) -> None:
+    """Track faces and encode every frame into motion latents aligned with audio features."""
+    from generator.motion.data import prepare as run
+
+    with progress_bar("preparing") as update:
+        index = run(videos, out, lambda i, n, name: update(i, n))
+    typer.echo(f"prepared {len(index['clips'])} clips, {index['seconds']:.0f} s at {index['fps']:g} fps -> {out}")
+    for name, why in index["skipped"].items():
+        typer.echo(f"  skipped {name}: {why}")
+
+
+@friendly_errors
+def train_motion(
+    data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
+    out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt)."),
+    steps: int = typer.Option(1500, help="Optimisation steps (the checkpoint kept is the one with the best validation loss)."),
+    batch: int = typer.Option(32, help="Windows per step."),
+    seed: int = typer.Option(0),
+    val: str = typer.Option("vrt_5,lp_driving_d9", help="Held-out identities (clip names), comma separated."),
+    tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
+) -> None:
+    """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""
+    from generator.motion.train import DEFAULT_CHECKPOINT, TrainConfig, train
+
+    cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, batch=batch, seed=seed,
+                      val_names=tuple(v for v in val.split(",") if v), tracking_uri=tracking_uri)
+    with progress_bar("training") as update:
+        info = train(cfg, lambda s, n, m: update(s, n))
+    typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: train loss {info['final_train_loss']:.3f}, "
+               f"validation loss {info['final_val_loss']:.3f} -> {cfg.out} (MLflow run {info['mlflow_run']})")

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from likeness.errors import UserError
 
 from provenance.keys import SigningIdentity
 
 from .motion.controls import Controls
 
-MOTION_MODELS = ("procedural",)
+MOTION_MODELS = ("procedural", "dit")
 
 
 @dataclass
@@ -25,7 +27,9 @@ class GenerateConfig:
     fps: float = 25.0
     size: int = 512
     seed: int = 0
-    motion: str = "procedural"
+    motion: str = "procedural"  # the default until the DiT beats it on lip sync (benchmarks/RESULTS.md)
+    audio_scale: float = 1.5    # DiT guidance scales
+    control_scale: float = 1.0
     controls: Controls = field(default_factory=Controls)
     crf: int = 18
     frames_dir: Path | None = None   # also write every frame as a marked, signed PNG
@@ -80,7 +84,6 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
 
     from .audio import features, load_audio
     from .face.analysis import analyze_file
-    from .motion.procedural import procedural_motion
     from .render.renderer import Renderer
     from .video import VideoWriter
 
@@ -93,9 +96,10 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         timings[stage] = timings.get(stage, 0.0) + now - t
         t = now
 
-    params = {"seed": cfg.seed, "motion": cfg.motion, "fps": cfg.fps, "size": cfg.size,
-              "gaze": list(cfg.controls.gaze), "emotion": cfg.controls.emotion,
-              "pose_scale": cfg.controls.pose_scale, "head_distance": cfg.controls.head_distance}
+    params = {"seed": cfg.seed, "motion": cfg.motion, "audio_scale": cfg.audio_scale,
+              "control_scale": cfg.control_scale, "fps": cfg.fps, "size": cfg.size,
+              "gaze": list(cfg.controls.gaze), "emotion": cfg.controls.emotion, "pose_scale": cfg.controls.pose_scale,
+              "head_distance": cfg.controls.head_distance}
     audio = load_audio(cfg.audio)
     feats = features(audio, cfg.fps)
     lap("audio")
@@ -103,7 +107,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     renderer = Renderer(portrait)
     marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
     lap("analysis")
-    motion = procedural_motion(feats, cfg.controls, cfg.seed)
+    motion = make_motion(cfg, audio, feats)
     lap("motion")
     n = len(motion)
     inputs = {"portrait": cfg.image, "audio": cfg.audio}
@@ -146,6 +150,26 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         if frames_tmp is not None:
             shutil.rmtree(frames_tmp, ignore_errors=True)
     return GenerateResult(cfg.out, n, n / cfg.fps, timings)
+
+
+def make_motion(cfg: GenerateConfig, audio, feats):
+    """Motion latents for every output frame, from the chosen motion model."""
+    from .audio import features, n_video_frames
+    from .motion.procedural import procedural_motion
+
+    if cfg.motion == "procedural":
+        return procedural_motion(feats, cfg.controls, cfg.seed)
+    from .latent import Motion
+    from .motion.data import FPS
+    from .motion.dit_motion import DiTMotion
+    from .motion.encode import resample_motion
+
+    dit = DiTMotion.load(audio_scale=cfg.audio_scale, control_scale=cfg.control_scale)
+    m = dit.generate(feats if abs(cfg.fps - FPS) < 1e-6 else features(audio, FPS), cfg.controls, cfg.seed)
+    z = resample_motion(m, cfg.fps).latent
+    n = n_video_frames(audio.duration, cfg.fps)
+    z = np.concatenate([z, np.repeat(z[-1:], max(0, n - len(z)), 0)])[:n]
+    return Motion.from_latent(z, cfg.fps)
 
 
 def _save_png(path: Path, rgb) -> None:

@@ -20,12 +20,18 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     """Likeness: talking-face generation with provenance, and the tools to detect it."""
 
 
+train_app = typer.Typer(no_args_is_help=True, help="Prepare data and train models (logged to MLflow).")
+app.add_typer(train_app, name="train")
+
+
 def _register() -> None:
+    from detector.cli import register as detector_commands
     from generator.cli import register as generator_commands
     from provenance.cli import register as provenance_commands
 
-    generator_commands(app)
+    generator_commands(app, train_app)
     provenance_commands(app)
+    detector_commands(app, train_app)
 
 
 _register()

@@ -68,7 +68,7 @@ def _cli(*args, cwd=None):
 def test_cli_generates(mona_lisa, speech_3s, tmp_path):
     out = tmp_path / "cli.mp4"
     r = _cli("generate", "--image", mona_lisa, "--audio", speech_3s, "--out", out, "--size", 128,
-             "--emotion", "happy", "--gaze", "0.2,-0.1", "--pose-scale", 0.5)
+             "--emotion", "happy", "--gaze", "0.2,-0.1", "--pose-scale", 0.5, "--motion", "dit", "--audio-scale", 2)
     assert r.returncode == 0, r.stderr
     assert "fps end to end" in r.stdout and out.is_file()
     assert r.stderr.strip() == ""   # no library log spam

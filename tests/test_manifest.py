@@ -73,3 +73,18 @@ def test_signing_failure_leaves_nothing(tmp_path, png):
     with pytest.raises(Exception):
         sign_file(png, out, _manifest(tmp_path, png), broken)
     assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_callback_signer_keeps_the_key_outside(tmp_path, png):
+    """A KMS/HSM-style signer: only a callback that returns an ECDSA signature crosses the boundary."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from provenance.keys import SigningIdentity
+
+    own = load_identity()
+    hsm_key = serialization.load_pem_private_key(own.key_pem, None)   # stands in for the HSM's key
+    identity = SigningIdentity(own.chain_pem, sign_callback=lambda data: hsm_key.sign(data, ec.ECDSA(hashes.SHA256())))
+    out = tmp_path / "hsm.png"
+    sign_file(png, out, _manifest(tmp_path, png), identity)
+    assert read_manifest(out, trust_anchors()).trusted

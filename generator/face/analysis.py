@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -53,21 +51,37 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise UserError(f"cannot decode image {path}: {e}") from None
 
 
-@contextmanager
-def _quiet_native_logs() -> Iterator[None]:
-    """Silence the C++ log lines mediapipe/TFLite print to fd 2 while the graph starts (not Python errors)."""
+_NATIVE_NOISE = (b"W0000 ", b"I0000 ", b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
+_filter_installed = False
+
+
+def _filter_native_logs() -> None:
+    """Drop mediapipe/TFLite's C++ log lines (written to fd 2 from graph threads, at any time), keep the rest.
+
+    fd 2 becomes a pipe read by a daemon thread that forwards every other line; Python's own sys.stderr is
+    re-opened on the real stream, so progress bars still see a terminal.
+    """
+    global _filter_installed
+    if _filter_installed:
+        return
     import sys
+    import threading
 
     sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    real = os.dup(2)
+    sys.stderr = os.fdopen(os.dup(real), "w", buffering=1, encoding="utf-8", errors="replace")
+    r, w = os.pipe()
+    os.dup2(w, 2)
+    os.close(w)
+
+    def pump() -> None:
+        with os.fdopen(r, "rb") as src:
+            for line in src:
+                if not line.startswith(_NATIVE_NOISE):
+                    os.write(real, line)
+
+    threading.Thread(target=pump, daemon=True, name="native-log-filter").start()
+    _filter_installed = True
 
 
 class FaceMesh:
@@ -76,22 +90,21 @@ class FaceMesh:
     def __init__(self, static: bool = True, max_faces: int = 4):
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        with warnings.catch_warnings(), _quiet_native_logs():
+        _filter_native_logs()
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import mediapipe as mp
 
             self._mesh = mp.solutions.face_mesh.FaceMesh(
                 static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=0.5, min_tracking_confidence=0.5)
-        self._calls = 0
 
     def __call__(self, rgb: np.ndarray) -> list[np.ndarray]:
         """All faces as (478, 3) pixel-space arrays, largest first."""
         h, w = rgb.shape[:2]
-        with warnings.catch_warnings(), (_quiet_native_logs() if self._calls < 3 else nullcontext()):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = self._mesh.process(np.ascontiguousarray(rgb))
-        self._calls += 1
         faces = [np.array([(p.x * w, p.y * h, p.z * w) for p in f.landmark]) for f in res.multi_face_landmarks or []]
         return sorted(faces, key=lambda f: -np.ptp(f[:, 0]) * np.ptp(f[:, 1]))
 

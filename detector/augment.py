@@ -1,0 +1,34 @@
+"""What uploads do to a face crop: re-compression, resizing, blur, noise, colour shifts, crops and flips."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def degrade(img: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
+    """One random chain of upload degradations applied to an RGB uint8 crop (each step with probability p)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    x = img
+    if rng.random() < p:  # crop and rescale (re-framing)
+        k = rng.uniform(0.85, 1.0)
+        ch, cw = int(h * k), int(w * k)
+        y0, x0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        x = cv2.resize(x[y0: y0 + ch, x0: x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < p:  # downscale and back up (a smaller upload)
+        k = rng.uniform(0.35, 0.9)
+        small = cv2.resize(x, (max(8, int(w * k)), max(8, int(h * k))), interpolation=cv2.INTER_AREA)
+        x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < p * 0.5:
+        x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 1.5))
+    if rng.random() < p:  # brightness, contrast, colour cast
+        gain = rng.uniform(0.8, 1.2) * rng.uniform(0.93, 1.07, 3)
+        x = np.clip(x.astype(np.float32) * gain + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+    if rng.random() < p * 0.5:
+        x = np.clip(x + rng.normal(0, rng.uniform(1, 6), x.shape), 0, 255).astype(np.uint8)
+    if rng.random() < p:  # block-transform re-compression (JPEG stands in for H.264 intra frames)
+        ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(x[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 95))])
+        x = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    if rng.random() < 0.5:
+        x = x[:, ::-1]
+    return np.ascontiguousarray(x)

@@ -1,0 +1,92 @@
+"""`likeness scan` and `likeness train detector-data|detector`: the detector's front door."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from likeness.console import friendly_errors, progress_bar
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    app.command("scan")(scan)
+    train_app.command("detector-data")(detector_data)
+    train_app.command("detector")(train_detector)
+
+
+@friendly_errors
+def scan(
+    paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 1)."),
+    report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
+    rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
+    max_seconds: float = typer.Option(None, help="Scan only the first N seconds of each video."),
+    no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark/manifest check."),
+    checkpoint: Path = typer.Option(None, help="Detector checkpoint (default: the shipped one)."),
+    ray_address: str = typer.Option(None, help="Scan on Ray: 'auto' (a running cluster), 'local', or an address."),
+) -> None:
+    """Score videos as real or generated: probability, verdict, per-second timeline, faces, provenance.
+
+    Exit code 0 when every file was scanned (whatever the verdicts), 2 on bad arguments."""
+    from detector.scan import ScanConfig, scan as run
+
+    cfg = ScanConfig(rate=rate, max_seconds=max_seconds, provenance=not no_provenance, checkpoint=checkpoint)
+    with progress_bar("scanning") as update:
+        results = run(paths, cfg, update, ray_address)
+    for r in results:
+        if as_json:
+            typer.echo(json.dumps(r.to_dict()))
+        else:
+            p = "" if r.probability_fake is None else f" P(fake)={r.probability_fake:.2f}"
+            extra = r.error or f"{r.face_tracks} face track(s), {r.frames_with_face}/{r.frames_sampled} frames with a face"
+            prov = f"; provenance: {r.provenance['verdict']}" if r.provenance else ""
+            typer.echo(f"{r.verdict.upper():8s}{p}  {r.file}  ({extra}{prov})")
+    if report:
+        from detector.report import write_report
+
+        write_report(results, report)
+        if not as_json:
+            typer.echo(f"report: {report}")
+
+
+@friendly_errors
+def detector_data(
+    real: Path = typer.Option(..., "--real", help="Folder of real talking-face videos."),
+    portraits: Path = typer.Option(None, help="Folder of portraits to animate as extra fakes."),
+    speech: Path = typer.Option(None, help="Folder of speech clips for portrait fakes and silent videos."),
+    out: Path = typer.Option(Path("data/detector"), help="Output folder."),
+    seconds: float = typer.Option(6.0, help="Length of each rendered fake."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Render fakes with the generator and crop faces from real and fake videos, split by identity."""
+    from detector.data import DataConfig, build
+
+    cfg = DataConfig(real, out, portraits, speech, fake_seconds=seconds, seed=seed)
+    with progress_bar("rendering fakes") as render, progress_bar("cropping faces") as crop:
+        index = build(cfg, render, crop)
+    skipped = [f for f in index["fakes"] if "skipped" in f]
+    typer.echo(f"{index['crops']} crops ({index['real_crops']} real, {index['fake_crops']} generated) -> {out}; "
+               f"{len(index['test_identities'])} test identities; {len(skipped)} inputs skipped")
+
+
+@friendly_errors
+def train_detector(
+    data: Path = typer.Option(Path("data/detector"), help="Crops from `likeness train detector-data`."),
+    out: Path = typer.Option(None, help="Checkpoint path (default: the shipped detector/assets/detector.pt)."),
+    arch: str = typer.Option("resnet18", help="timm architecture, trained from scratch."),
+    steps: int = typer.Option(1200),
+    no_mark_real: bool = typer.Option(False, "--no-mark-real", help="Do not give real crops the watermark (ablation)."),
+    seed: int = typer.Option(0),
+    tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
+) -> None:
+    """Train the detector; logs params, curves, the ROC plot and the checkpoint to MLflow."""
+    from detector.model import DEFAULT_CHECKPOINT, DetectorConfig
+    from detector.train import TrainConfig, train
+
+    cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, mark_real=not no_mark_real, seed=seed,
+                      tracking_uri=tracking_uri, model=DetectorConfig(arch=arch))
+    with progress_bar("training") as update:
+        info = train(cfg, lambda s, n, m: update(s, n))
+    typer.echo(f"trained in {info['train_minutes']:.1f} min: test AUC frame {info['test_frame_auc']:.3f}, "
+               f"video {info['test_video_auc']:.3f} -> {cfg.out} (MLflow run {info['mlflow_run']})")

@@ -1,0 +1,98 @@
+"""The detector network (a timm backbone trained from scratch), its checkpoint and calibrated scoring."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from likeness.errors import UserError
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "detector.pt"
+
+
+@dataclass
+class DetectorConfig:
+    arch: str = "resnet18"
+    size: int = 112          # input pixels (the 128 px face crop, resized)
+    drop_rate: float = 0.2
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DetectorConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def create(cfg: DetectorConfig):
+    """The backbone with one logit out; random weights (nothing is downloaded)."""
+    import timm
+
+    return timm.create_model(cfg.arch, pretrained=False, num_classes=1, drop_rate=cfg.drop_rate)
+
+
+def to_tensor(crops: np.ndarray, size: int):
+    """(N, H, W, 3) uint8 RGB -> normalised (N, 3, size, size) float tensor."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255).sub_(0.5).div_(0.25)
+    if x.shape[-1] != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+@dataclass
+class Calibration:
+    """Platt scaling fitted on validation frames: p = sigmoid(a * logit + b)."""
+    a: float = 1.0
+    b: float = 0.0
+
+    def __call__(self, logits: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-(self.a * np.asarray(logits) + self.b)))
+
+
+class Detector:
+    """Scores face crops: calibrated probability that each crop is generated."""
+
+    def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None):
+        self.net, self.cfg, self.calibration, self.threshold = net.eval(), cfg, calibration, threshold
+        self.info = info or {}
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Detector":
+        import torch
+
+        path = Path(path or DEFAULT_CHECKPOINT)
+        if not path.is_file():
+            raise UserError(f"detector checkpoint not found: {path}; run `make train-detector`")
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+            cfg = DetectorConfig.from_dict(ck["config"])
+            net = create(cfg)
+            net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
+        except Exception as e:
+            raise UserError(f"corrupt or incompatible detector checkpoint {path}: {type(e).__name__}: {e}") from None
+        return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}))
+
+    def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(crops), batch):
+                out.append(self.net(to_tensor(crops[i: i + batch], self.cfg.size))[:, 0].numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        return self.calibration(self.logits(crops))
+
+    def save(self, path: Path, info: dict) -> None:
+        """Half-precision weights (small enough to commit), config, calibration, threshold; written atomically."""
+        import torch
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
+        tmp = path.with_suffix(".tmp")
+        torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
+                    "threshold": self.threshold, "info": info, "format": 1}, tmp)
+        tmp.replace(path)

@@ -1,0 +1,44 @@
+"""A self-contained HTML scan report: one row per file with its verdict, provenance and a timeline plot."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .scan import ScanResult
+
+
+def _timeline_svg(r: ScanResult, w: int = 240, h: int = 48) -> str:
+    if not r.timeline:
+        return ""
+    last = max(p["second"] for p in r.timeline) or 1
+    pts = " ".join(f"{4 + (w - 8) * p['second'] / last:.1f},{h - 4 - (h - 8) * p['probability_fake']:.1f}" for p in r.timeline)
+    thr = h - 4 - (h - 8) * (r.threshold or 0.5)
+    return (f'<svg width="{w}" height="{h}" role="img" aria-label="probability fake per second">'
+            f'<rect width="{w}" height="{h}" fill="#f6f6f6"/><line x1="0" x2="{w}" y1="{thr:.1f}" y2="{thr:.1f}" '
+            f'stroke="#c33" stroke-dasharray="3,3"/><polyline points="{pts}" fill="none" stroke="#225" stroke-width="2"/></svg>')
+
+
+def write_report(results: list[ScanResult], path: Path) -> Path:
+    """Write the report atomically; returns its path."""
+    rows = []
+    for r in results:
+        prob = "-" if r.probability_fake is None else f"{r.probability_fake:.2f}"
+        prov = (r.provenance or {}).get("summary") or (r.provenance or {}).get("error") or "-"
+        colour = {"fake": "#fdd", "real": "#dfd"}.get(r.verdict, "#eee")
+        rows.append(f"<tr style='background:{colour}'><td>{html.escape(Path(r.file).name)}</td><td><b>{r.verdict}</b>"
+                    f"{'<br>' + html.escape(r.error) if r.error else ''}</td><td>{prob}</td><td>{r.face_tracks}</td>"
+                    f"<td>{r.frames_with_face}/{r.frames_sampled}</td><td>{_timeline_svg(r)}</td><td>{html.escape(prov)}</td></tr>")
+    threshold = next((r.threshold for r in results if r.threshold is not None), 0.5)
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Likeness scan report</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;border-bottom:1px solid #ccc;text-align:left}}</style>
+</head><body><h1>Likeness scan report</h1>
+<p>{len(results)} files. Verdict "fake" when the calibrated probability is at least {threshold:.2f}
+(the dashed line in each timeline). Provenance is the `likeness verify` result for the same file.</p>
+<table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>face tracks</th><th>frames with a face</th>
+<th>P(fake) per second</th><th>provenance</th></tr>
+{''.join(rows)}</table></body></html>"""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(doc)
+    tmp.replace(path)
+    return path

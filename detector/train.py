@@ -1,0 +1,203 @@
+"""Train the detector on crops from `likeness train detector-data`; log to MLflow; ship a calibrated checkpoint."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from .augment import degrade
+from .model import DEFAULT_CHECKPOINT, Calibration, DetectorConfig
+
+
+@dataclass
+class TrainConfig:
+    data: Path = Path("data/detector")
+    out: Path = DEFAULT_CHECKPOINT
+    steps: int = 1200
+    batch: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    mark_real: bool = True          # give real crops the generator's watermark too (so it is not a cue)
+    val_fraction: float = 0.2       # of training identities, for checkpoint choice and calibration
+    eval_every: int = 100
+    seed: int = 0
+    tracking_uri: str | None = None
+    experiment: str = "likeness-detector"
+    model: DetectorConfig = field(default_factory=DetectorConfig)
+
+
+@dataclass
+class Crops:
+    x: np.ndarray          # (N, S, S, 3) uint8
+    label: np.ndarray      # (N,) 1 = generated
+    video: np.ndarray
+    kind: np.ndarray
+    identity: np.ndarray
+
+    def take(self, m: np.ndarray) -> "Crops":
+        return Crops(self.x[m], self.label[m], self.video[m], self.kind[m], self.identity[m])
+
+
+def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict]:
+    """(train, test) crops split by identity as recorded by the data builder, and its index."""
+    data = Path(data)
+    if not (data / "crops.npz").is_file():
+        raise UserError(f"no detector data in {data}; run `likeness train detector-data --out {data}`")
+    z = np.load(data / "crops.npz")
+    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"])
+    test = z["test"]
+    return c.take(~test), c.take(test), json.loads((data / "index.json").read_text())
+
+
+def auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else float("nan")
+
+
+def video_scores(c: Crops, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pool frame logits per video (mean): (videos, labels, pooled logits)."""
+    vids = np.unique(c.video)
+    return vids, np.array([c.label[c.video == v][0] for v in vids]), np.array([logits[c.video == v].mean() for v in vids])
+
+
+def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
+    import torch
+
+    from likeness.tracking import start_mlflow
+
+    from .data import split_identities
+    from .model import Detector, create, to_tensor
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_c, test_c, index = load_crops(cfg.data, cfg.mark_real)
+    val_ids = split_identities(train_c.identity.tolist(), cfg.val_fraction, cfg.seed + 1)
+    is_val = np.isin(train_c.identity, list(val_ids))
+    tr, va = train_c.take(~is_val), train_c.take(is_val)
+    if len(set(va.label.tolist())) < 2:  # too few identities to hold some out: choose and calibrate on training data
+        va = tr
+    if len(set(tr.label.tolist())) < 2:
+        raise UserError("the training split needs both real and generated crops")
+    net = create(cfg.model)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def logits_of(c: Crops) -> np.ndarray:
+        net.eval()
+        with torch.inference_mode():
+            out = np.concatenate([net(to_tensor(c.x[i: i + 128], cfg.model.size))[:, 0].numpy()
+                                  for i in range(0, len(c.x), 128)]) if len(c.x) else np.zeros(0)
+        net.train()
+        return out
+
+    mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)
+    best = (-1.0, 0, None)
+    history: dict = {"step": [], "loss": [], "val_auc": []}
+    t0 = time.perf_counter()
+    with mlflow.start_run() as run:
+        mlflow.log_params({**{k: str(v) for k, v in asdict(cfg).items() if k != "model"},
+                           **{f"model.{k}": v for k, v in asdict(cfg.model).items()},
+                           "data_sha256": index["data_sha256"], "train_crops": len(tr.x), "val_crops": len(va.x),
+                           "test_crops": len(test_c.x)})
+        running = []
+        for step in range(1, cfg.steps + 1):
+            idx = np.concatenate([rng.choice(b, cfg.batch // 2) for b in by_class])
+            x = np.stack([degrade(tr.x[i], rng) for i in idx])
+            y = torch.from_numpy(tr.label[idx].astype(np.float32))
+            loss = loss_fn(net(to_tensor(x, cfg.model.size))[:, 0], y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running.append(loss.item())
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                val_auc = auc(va.label, logits_of(va))
+                metrics = {"train_loss": float(np.mean(running)), "val_frame_auc": val_auc}
+                running = []
+                mlflow.log_metrics(metrics, step=step)
+                history["step"].append(step)
+                history["loss"].append(metrics["train_loss"])
+                history["val_auc"].append(val_auc)
+                if best[2] is None or val_auc > best[0]:
+                    best = (val_auc, step, {k: v.clone() for k, v in net.state_dict().items()})
+                if progress:
+                    progress(step, cfg.steps, metrics)
+        net.load_state_dict(best[2])
+        calibration = fit_calibration(va.label, logits_of(va))
+        detector = Detector(net, cfg.model, calibration, threshold=0.5)
+        metrics = evaluate(detector, test_c, cfg.data)
+        info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
+                "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
+                "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
+                "test_identities": index["test_identities"], "val_identities": sorted(val_ids), **metrics,
+                "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
+        detector.save(cfg.out, info)
+        cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
+        plot_roc(detector, test_c, cfg.out.with_suffix(".roc.png"))
+        mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float) and np.isfinite(v)})
+        for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
+            if f.is_file():
+                mlflow.log_artifact(str(f))
+    return info
+
+
+def fit_calibration(y: np.ndarray, logits: np.ndarray) -> Calibration:
+    """Platt scaling with scikit-learn on validation logits."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(y.tolist())) < 2:
+        return Calibration()
+    lr = LogisticRegression(C=1e4).fit(logits[:, None], y)
+    return Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+
+
+def evaluate(detector, c: Crops, data: Path | None = None) -> dict:
+    """Frame- and video-level AUC on held-out crops, and how watermarked real frames score."""
+    if not len(c.x):
+        return {"test_frame_auc": float("nan"), "test_video_auc": float("nan"), "test_videos": 0, "test_frames": 0}
+    logits = detector.logits(c.x)
+    _, vy, vs = video_scores(c, logits)
+    out = {"test_frame_auc": auc(c.label, logits), "test_video_auc": auc(vy, vs),
+           "test_videos": int(len(vy)), "test_frames": int(len(c.x))}
+    if data is not None:  # the same real test frames with and without the generator's watermark
+        z = np.load(Path(data) / "crops.npz")
+        real = z["test"] & (z["label"] == 0)
+        if real.any():
+            out["real_test_p_fake_unmarked"] = float(detector.probabilities(z["crops"][real]).mean())
+            out["real_test_p_fake_marked"] = float(detector.probabilities(z["crops_marked"][real]).mean())
+    return out
+
+
+def plot_roc(detector, c: Crops, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    if not len(c.x):
+        return
+    logits = detector.logits(c.x)
+    _, vy, vs = video_scores(c, logits)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    for name, y, s in (("frames", c.label, logits), ("videos", vy, vs)):
+        if len(set(y.tolist())) == 2:
+            fpr, tpr, _ = roc_curve(y, s)
+            ax.plot(fpr, tpr, label=f"{name} (AUC {auc(y, s):.3f})")
+    ax.plot([0, 1], [0, 1], ":", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("Detector ROC, held-out identities")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

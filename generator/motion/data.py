@@ -1,0 +1,116 @@
+"""Training data for motion models: talking-face videos -> aligned (motion latent, audio feature) sequences.
+
+`likeness train prepare --videos DIR` tracks the face in every frame, encodes each frame into the same
+`Motion` latent the renderer consumes, resamples to a common frame rate, aligns per-frame audio features,
+and caches one .npz per video plus an index with a data hash. One file is one identity (split by identity).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from ..audio import AudioFeatures, features, load_audio
+from .encode import encode_landmarks, resample_motion
+
+FPS = 25.0
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
+def audio_matrix(f: AudioFeatures) -> np.ndarray:
+    """(T, 82) per-frame model input: log-mel, level (dB/10) and log-pitch (0 when unvoiced)."""
+    pitch = np.where(f.pitch > 0, np.log(np.maximum(f.pitch, 1.0)) - 5.0, 0.0)
+    return np.concatenate([f.mel, f.energy_db[:, None] / 10.0, pitch[:, None]], 1).astype(np.float32)
+
+
+AUDIO_DIM = 82
+
+
+@dataclass
+class Clip:
+    name: str
+    latent: np.ndarray  # (T, 17)
+    audio: np.ndarray   # (T, AUDIO_DIM)
+
+    def __len__(self) -> int:
+        return len(self.latent)
+
+
+def prepare_video(path: Path, mesh=None, max_missing: float = 0.2) -> Clip:
+    """Track, encode and align one video; raises UserError when it has no audio or too few faces."""
+    from ..face.analysis import FaceMesh
+    from ..video import probe, read_frames
+
+    info = probe(path)
+    if "audio_codec" not in info:
+        raise UserError(f"{path.name}: no audio track")
+    mesh = mesh or FaceMesh(static=False, max_faces=1)
+    lms, seen = [], []
+    for frame in read_frames(path):
+        faces = mesh(frame)
+        seen.append(bool(faces))
+        lms.append(faces[0] if faces else None)
+    seen = np.array(seen)
+    if len(seen) == 0 or 1 - seen.mean() > max_missing:
+        raise UserError(f"{path.name}: a face was found in only {seen.mean():.0%} of frames")
+    idx = np.flatnonzero(seen)
+    filled = np.stack([lms[idx[np.abs(idx - i).argmin()]] for i in range(len(lms))])  # nearest tracked frame
+    motion = resample_motion(encode_landmarks(filled, info["fps"]), FPS)
+    audio = audio_matrix(features(load_audio(path), FPS))
+    n = min(len(motion), len(audio))
+    return Clip(path.stem, motion.latent[:n], audio[:n])
+
+
+def find_videos(root: Path) -> list[Path]:
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise UserError(f"video folder not found: {root}")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+
+
+def prepare(videos: Path, out: Path, progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Cache every usable video under `out` and write out/index.json (with skipped files and a data hash)."""
+    from ..face.analysis import FaceMesh
+
+    mesh = FaceMesh(static=False, max_faces=1)
+    paths = find_videos(videos)
+    if not paths:
+        raise UserError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {videos}")
+    out.mkdir(parents=True, exist_ok=True)
+    h, clips, skipped = hashlib.sha256(), [], {}
+    for i, p in enumerate(paths):
+        try:
+            clip = prepare_video(p, mesh)
+        except UserError as e:
+            skipped[p.name] = str(e)
+        else:
+            np.savez_compressed(out / f"{clip.name}.npz", latent=clip.latent, audio=clip.audio)
+            h.update(p.read_bytes())
+            clips.append({"name": clip.name, "frames": len(clip), "source": str(p)})
+        if progress:
+            progress(i + 1, len(paths), p.name)
+    index = {"fps": FPS, "clips": clips, "skipped": skipped, "data_sha256": h.hexdigest(),
+             "seconds": sum(c["frames"] for c in clips) / FPS}
+    (out / "index.json").write_text(json.dumps(index, indent=2))
+    return index
+
+
+def load_clips(cache: Path) -> list[Clip]:
+    cache = Path(cache)
+    if not (cache / "index.json").is_file():
+        raise UserError(f"no prepared data in {cache}; run `likeness train prepare --videos DIR --out {cache}`")
+    index = json.loads((cache / "index.json").read_text())
+    return [Clip(c["name"], *(lambda z: (z["latent"], z["audio"]))(np.load(cache / f"{c['name']}.npz")))
+            for c in index["clips"]]
+
+
+def split_by_identity(clips: list[Clip], val_names: tuple[str, ...]) -> tuple[list[Clip], list[Clip]]:
+    return [c for c in clips if c.name not in val_names], [c for c in clips if c.name in val_names]

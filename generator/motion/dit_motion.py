@@ -1,0 +1,127 @@
+"""Runtime of the motion DiT: load the shipped checkpoint, generate offline or stream window by window."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from .. import latent
+from ..audio import FEATURE_RATE, Audio, AudioFeatures, features
+from .controls import EMOTIONS, Controls
+from .data import FPS, audio_matrix
+from .train import DEFAULT_CHECKPOINT
+
+STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window)
+_CONDITIONED = ("smile", "brow_raise")
+_POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
+
+
+class DiTMotion:
+    """Audio -> motion latents with the trained diffusion transformer (deterministic for a given seed)."""
+
+    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0):
+        self.model, self.norm = model.eval(), norm
+        self.cfg = model.cfg
+        self.audio_scale, self.control_scale = audio_scale, control_scale
+
+    @classmethod
+    def load(cls, path: Path | None = None, **kw) -> "DiTMotion":
+        import torch
+
+        from .dit import DiTConfig, MotionDiT
+
+        path = Path(path or DEFAULT_CHECKPOINT)
+        if not path.is_file():
+            raise UserError(f"motion checkpoint not found: {path}; run `make train-motion` or use --motion procedural")
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+            model = MotionDiT(DiTConfig.from_dict(ck["config"]))
+            model.load_state_dict(ck["state"])
+            norm = {k: v.numpy() for k, v in ck["norm"].items()}
+        except Exception as e:  # truncated file, wrong format, mismatched weights
+            raise UserError(f"corrupt or incompatible motion checkpoint {path}: {type(e).__name__}: {e}") from None
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        return cls(model, norm, **kw)
+
+    # --- conditioning -------------------------------------------------------------------------------
+    def _controls(self, c: Controls) -> np.ndarray:
+        emo = EMOTIONS[c.emotion]
+        raw = np.array([c.gaze[0], c.gaze[1], c.head_distance, emo.get("smile", 0.0), emo.get("brow_raise", 0.0)])
+        return ((raw - self.norm["ctrl_mean"]) / self.norm["ctrl_std"]).astype(np.float32)
+
+    def _post(self, z: np.ndarray, c: Controls) -> np.ndarray:
+        """Denormalise, then apply what is not conditioned: pose amplitude and the emotion's other offsets."""
+        z = z * self.norm["lat_std"] + self.norm["lat_mean"]
+        z[:, _POSE_MOTION] *= c.pose_scale
+        pose_off, expr_off = c.emotion_offsets()
+        for k in _CONDITIONED:
+            expr_off[latent.EXPRESSION.index(k)] = 0.0
+        return z + np.r_[pose_off, expr_off]
+
+    # --- generation ---------------------------------------------------------------------------------
+    def _window(self, k: int, audio_n: np.ndarray, prev: np.ndarray | None, ctrl: np.ndarray, seed: int) -> np.ndarray:
+        """Generate window k (normalised latents) from normalised audio rows [kW - P, kW + W)."""
+        import torch
+
+        p, w = self.cfg.prefix, self.cfg.window
+        pre = np.zeros((p, self.cfg.latent_dim), np.float32) if prev is None else prev[-p:]
+        g = torch.Generator().manual_seed(int(seed) * 100_003 + k)
+        out = self.model.sample(torch.from_numpy(audio_n[None]), torch.from_numpy(pre[None]),
+                                torch.from_numpy(ctrl[None]), torch.tensor([prev is not None]), g,
+                                self.audio_scale, self.control_scale)
+        return out[0].numpy()
+
+    def _audio_rows(self, a: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Normalised audio rows [start, stop), silence outside the clip."""
+        silence = audio_matrix(_silent_features(1))[0]
+        rows = np.stack([a[i] if 0 <= i < len(a) else silence for i in range(start, stop)])
+        return ((rows - self.norm["aud_mean"]) / self.norm["aud_std"]).astype(np.float32)
+
+    def generate_matrix(self, audio: np.ndarray, controls: Controls = Controls(), seed: int = 0,
+                        start_window: int = 0, prev: np.ndarray | None = None) -> Iterator[np.ndarray]:
+        """Yield normalised latent windows for per-frame audio rows `audio` (T, A), from `start_window` on."""
+        p, w = self.cfg.prefix, self.cfg.window
+        ctrl = self._controls(controls)
+        for k in range(start_window, -(-len(audio) // w)):
+            z = self._window(k, self._audio_rows(audio, k * w - p, (k + 1) * w), prev, ctrl, seed)
+            prev = z
+            yield z
+
+    def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0) -> latent.Motion:
+        """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix)."""
+        a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
+        if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
+            raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
+        z = np.concatenate(list(self.generate_matrix(a, controls, seed)))[: len(a)]
+        return latent.Motion.from_latent(self._post(z, controls), FPS)
+
+    def generate_stream(self, chunks: Iterable[np.ndarray], controls: Controls = Controls(),
+                        seed: int = 0) -> Iterator[latent.Motion]:
+        """Streaming: mono float chunks at 16 kHz in, one Motion per completed window out, as audio arrives.
+
+        Equals `generate` on the concatenated audio for the same seed (tested)."""
+        w, buf, done, prev = self.cfg.window, np.zeros(0, np.float32), 0, None
+        for chunk in chunks:
+            buf = np.concatenate([buf, np.asarray(chunk, np.float32).reshape(-1)])
+            ready = int(max(0, len(buf) - STREAM_MARGIN) / FEATURE_RATE * FPS)
+            while (done + 1) * w <= ready:  # window k needs frames up to (k+1)W, whose features are final
+                a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))[:ready]
+                z = next(self.generate_matrix(a, controls, seed, done, prev))
+                prev, done = z, done + 1
+                yield latent.Motion.from_latent(self._post(z, controls), FPS)
+        if len(buf) == 0:
+            return
+        a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))
+        for z in self.generate_matrix(a, controls, seed, done, prev):
+            n = min(w, len(a) - done * w)
+            done += 1
+            yield latent.Motion.from_latent(self._post(z[:n], controls), FPS)
+
+
+def _silent_features(n: int) -> AudioFeatures:
+    return AudioFeatures(mel=np.full((n, 80), np.log(1e-6), np.float32), energy_db=np.full(n, -100.0, np.float32),
+                         band_db=np.full(n, -100.0, np.float32), high_ratio=np.zeros(n, np.float32),
+                         centroid=np.zeros(n, np.float32), pitch=np.zeros(n, np.float32), fps=FPS)

@@ -1,0 +1,48 @@
+"""Motion encoder: tracked FaceMesh landmarks -> the `Motion` latent the renderer consumes.
+
+Pose is relative to the clip's mean head pose (so a clip and a portrait share one convention); expression
+is a ridge least-squares fit of the canonical-space residual onto the identity's own expression basis,
+with the clip's median shape as its neutral.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import latent
+from ..face.expression import build_basis
+from ..face.geometry import estimate_pose, euler
+
+
+def _mean_rotation(rots: np.ndarray) -> np.ndarray:
+    u, _, vt = np.linalg.svd(rots.mean(0))
+    r = u @ vt
+    if np.linalg.det(r) < 0:
+        u[:, -1] *= -1
+        r = u @ vt
+    return r
+
+
+def encode_landmarks(seq: np.ndarray, fps: float, ridge: float = 0.3) -> latent.Motion:
+    """(T, 478, 3) pixel-space landmarks of one face -> Motion (T frames)."""
+    poses = [estimate_pose(lm) for lm in seq]
+    canon = np.stack([p.to_canonical(lm) for p, lm in zip(poses, seq)])
+    neutral = np.median(canon, 0)
+    basis = build_basis(neutral).reshape(len(latent.EXPRESSION), -1).T          # (1434, 11)
+    gram = basis.T @ basis
+    gram = gram + ridge * np.diag(np.diag(gram))  # ridge relative to each coefficient's own reach
+    expr = np.linalg.solve(gram, basis.T @ (canon - neutral).reshape(len(seq), -1).T).T
+    r0 = _mean_rotation(np.stack([p.rot for p in poses]))
+    s0 = float(np.median([p.scale for p in poses]))
+    t0 = np.median(np.stack([p.t for p in poses]), 0)
+    pose = np.array([[*euler(r0.T @ p.rot), *((p.t - t0)[:2] / s0), np.log(p.scale / s0)] for p in poses])
+    return latent.Motion(pose, expr, fps)
+
+
+def resample_motion(m: latent.Motion, fps: float) -> latent.Motion:
+    """Linear resampling of a motion sequence to another frame rate."""
+    if abs(m.fps - fps) < 1e-6:
+        return m
+    t_src = np.arange(len(m)) / m.fps
+    t_dst = np.arange(int(round(len(m) / m.fps * fps))) / fps
+    z = np.stack([np.interp(t_dst, t_src, c) for c in m.latent.T], 1)
+    return latent.Motion.from_latent(z, fps)

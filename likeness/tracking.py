@@ -1,0 +1,26 @@
+"""MLflow set-up shared by every training and evaluation run: an embedded local store unless told otherwise."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+DEFAULT_STORE = Path("mlruns")
+
+
+def tracking_uri(uri: str | None = None) -> str:
+    """`uri` if given (a server or another store), else the embedded SQLite store ./mlruns/mlflow.db."""
+    if uri:
+        return uri
+    DEFAULT_STORE.mkdir(exist_ok=True)
+    return f"sqlite:///{(DEFAULT_STORE / 'mlflow.db').resolve()}"
+
+
+def start_mlflow(uri: str | None, experiment: str):
+    """Point MLflow at the store, select the experiment, keep its INFO chatter off the terminal; returns mlflow."""
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(uri))
+    mlflow.set_experiment(experiment)
+    return mlflow

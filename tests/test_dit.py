@@ -1,0 +1,88 @@
+"""The motion DiT: training, checkpoints, streaming and controls."""
+import numpy as np
+import pytest
+
+from generator.audio import Audio, features, load_audio
+from generator.motion.controls import Controls
+from generator.motion.data import FPS, prepare
+from generator.motion.dit import DiTConfig
+from generator.motion.dit_motion import DiTMotion
+from generator.motion.train import DEFAULT_CHECKPOINT, TrainConfig, train
+from likeness.errors import UserError
+
+pytestmark = pytest.mark.slow
+TINY = DiTConfig(d_model=32, n_layers=1, n_heads=2, window=20, prefix=5, sample_steps=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(shared, tmp_path_factory):
+    d = tmp_path_factory.mktemp("dit")
+    index = prepare(shared / "real_videos" / "vrt_1.mp4", d / "data")
+    assert index["clips"][0]["frames"] > 100
+    cfg = TrainConfig(data=d / "data", out=d / "tiny.pt", steps=60, batch=8, lr=3e-3, eval_every=20,
+                      val_names=(), tracking_uri=f"sqlite:///{d}/mlflow.db", model=TINY)
+    return cfg, train(cfg)
+
+
+def test_tiny_training_decreases_loss_and_logs_to_mlflow(tiny_run):
+    cfg, info = tiny_run
+    assert info["final_val_loss"] < info["first_val_loss"]
+    import mlflow
+
+    run = mlflow.MlflowClient(cfg.tracking_uri).get_run(info["mlflow_run"])
+    assert run.data.params["model.d_model"] == "32" and "val_loss" in run.data.metrics
+    assert cfg.out.is_file() and cfg.out.with_suffix(".json").is_file() and cfg.out.with_suffix(".loss.png").is_file()
+
+
+def test_checkpoint_round_trip_and_determinism(tiny_run, speech_3s):
+    cfg, _ = tiny_run
+    feats = features(load_audio(speech_3s), FPS)
+    a, b = DiTMotion.load(cfg.out).generate(feats, seed=3), DiTMotion.load(cfg.out).generate(feats, seed=3)
+    assert np.array_equal(a.latent, b.latent) and len(a) == len(feats)
+    assert not np.allclose(a.latent, DiTMotion.load(cfg.out).generate(feats, seed=4).latent)
+
+
+def test_streaming_equals_offline(tiny_run, speech_3s):
+    cfg, _ = tiny_run
+    dit = DiTMotion.load(cfg.out)
+    x = load_audio(speech_3s, 16_000).samples
+    offline = dit.generate(features(Audio(x, 16_000), FPS), seed=1)
+    chunks = [x[i: i + 1600] for i in range(0, len(x), 1600)]  # 100 ms chunks
+    parts = list(dit.generate_stream(chunks, seed=1))
+    assert len(parts) == -(-len(offline) // TINY.window)
+    streamed = np.concatenate([p.latent for p in parts])
+    assert np.allclose(streamed, offline.latent, atol=1e-5)
+
+
+def test_corrupt_or_missing_checkpoint(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="corrupt"):
+        DiTMotion.load(tmp_path / "bad.pt")
+    with pytest.raises(UserError, match="not found"):
+        DiTMotion.load(tmp_path / "none.pt")
+
+
+@pytest.fixture(scope="module")
+def shipped(speech_3s):
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.fail("the shipped motion checkpoint is missing; run `make train-motion`")
+    return DiTMotion.load(), features(load_audio(speech_3s), FPS)
+
+
+def test_controls_move_their_statistics(shipped):
+    dit, feats = shipped
+    base = dit.generate(feats, Controls(), seed=0)
+    right = dit.generate(feats, Controls(gaze=(0.6, 0.0)), seed=0)
+    assert right.channel("gaze_x").mean() > base.channel("gaze_x").mean() + 0.1
+    near = dit.generate(feats, Controls(head_distance=0.15), seed=0)
+    assert near.channel("log_scale").mean() > base.channel("log_scale").mean() + 0.05
+    happy = dit.generate(feats, Controls(emotion="happy"), seed=0)
+    assert happy.channel("smile").mean() > base.channel("smile").mean() + 0.1
+    still = dit.generate(feats, Controls(pose_scale=0.0), seed=0)
+    assert np.abs(still.channel("yaw")).max() < 1e-6
+
+
+def test_shipped_model_is_small_and_finite(shipped):
+    dit, feats = shipped
+    assert DEFAULT_CHECKPOINT.stat().st_size < 20e6
+    assert np.isfinite(dit.generate(feats, seed=0).latent).all()
