@@ -26,10 +26,12 @@ class WatermarkConfig:
 
 def _ca_blocks(u: np.ndarray, block: int) -> tuple[np.ndarray, tuple[int, int]]:
     """Haar approximation (pywt 'haar' normalisation) of the usable area, as (n_blocks, block*block)."""
+    import cv2
+
     h, w = u.shape
     h4, w4 = h // 4 * 4, w // 4 * 4
-    x = u[:h4, :w4].astype(np.float32)
-    ca = (x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]) * 0.5
+    x = np.ascontiguousarray(u[:h4, :w4]).astype(np.float32)
+    ca = cv2.resize(x, (w4 // 2, h4 // 2), interpolation=cv2.INTER_AREA) * 2.0  # 2x2 mean, exact in float32
     nr, nc = ca.shape[0] // block, ca.shape[1] // block
     blocks = ca[: nr * block, : nc * block].reshape(nr, block, nc, block).swapaxes(1, 2).reshape(nr * nc, block * block)
     return blocks, (nr, nc)
@@ -46,8 +48,7 @@ def embed(bgr: np.ndarray, bits: np.ndarray, cfg: WatermarkConfig = WatermarkCon
 
     bits = np.asarray(bits, np.float32)
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    u = yuv[..., 1]
-    blocks, (nr, nc) = _ca_blocks(u, cfg.block)
+    blocks, (nr, nc) = _ca_blocks(yuv[..., 1], cfg.block)
     pos, val = _peak(blocks)
     bit = bits[np.arange(len(blocks)) % len(bits)]
     mag = np.abs(val)
@@ -63,11 +64,13 @@ def embed(bgr: np.ndarray, bits: np.ndarray, cfg: WatermarkConfig = WatermarkCon
     delta_blocks[np.arange(len(blocks)), pos] = target - val
     b = cfg.block
     delta_ca = delta_blocks.reshape(nr, nc, b, b).swapaxes(1, 2).reshape(nr * b, nc * b)
-    # Inverse Haar of a change in the approximation only: each of the 2x2 pixels moves by delta/2.
-    delta = np.repeat(np.repeat(delta_ca * 0.5, 2, 0), 2, 1)
-    out = u.astype(np.float32)
-    out[: delta.shape[0], : delta.shape[1]] += delta
-    yuv[..., 1] = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    # Inverse Haar of a change in the approximation only: each of the 2x2 pixels moves by delta/2
+    # (rounded before adding: u is integer, so this equals rounding the sum).
+    half = np.rint(delta_ca * 0.5).astype(np.int16)
+    dh, dw = half.shape[0] * 2, half.shape[1] * 2
+    delta = cv2.resize(half, (dw, dh), interpolation=cv2.INTER_NEAREST)
+    u = np.ascontiguousarray(yuv[:dh, :dw, 1])
+    yuv[:dh, :dw, 1] = cv2.add(u, delta, dtype=cv2.CV_8U)  # saturating add into uint8
     return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
 
 

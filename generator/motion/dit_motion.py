@@ -17,6 +17,7 @@ from .train import DEFAULT_CHECKPOINT
 STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window)
 _CONDITIONED = ("smile", "brow_raise")
 _POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
+_LOG_SCALE = latent.POSE.index("log_scale")
 
 
 class DiTMotion:
@@ -48,14 +49,17 @@ class DiTMotion:
 
     # --- conditioning -------------------------------------------------------------------------------
     def _controls(self, c: Controls) -> np.ndarray:
+        """Normalised condition vector. Head distance is conditioned at the footage's own (0): its windows
+        vary too little in distance to learn that control, so `_post` applies it as a log-scale offset."""
         emo = EMOTIONS[c.emotion]
-        raw = np.array([c.gaze[0], c.gaze[1], c.head_distance, emo.get("smile", 0.0), emo.get("brow_raise", 0.0)])
+        raw = np.array([c.gaze[0], c.gaze[1], 0.0, emo.get("smile", 0.0), emo.get("brow_raise", 0.0)])
         return ((raw - self.norm["ctrl_mean"]) / self.norm["ctrl_std"]).astype(np.float32)
 
     def _post(self, z: np.ndarray, c: Controls) -> np.ndarray:
         """Denormalise, then apply what is not conditioned: pose amplitude and the emotion's other offsets."""
         z = z * self.norm["lat_std"] + self.norm["lat_mean"]
         z[:, _POSE_MOTION] *= c.pose_scale
+        z[:, _LOG_SCALE] += c.head_distance
         pose_off, expr_off = c.emotion_offsets()
         for k in _CONDITIONED:
             expr_off[latent.EXPRESSION.index(k)] = 0.0
