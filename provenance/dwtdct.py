@@ -48,15 +48,14 @@ def embed(bgr: np.ndarray, bits: np.ndarray, cfg: WatermarkConfig = WatermarkCon
 
     bits = np.asarray(bits, np.float32)
     yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
-    blocks, (nr, nc) = _ca_blocks(yuv[..., 1], cfg.block)
+    u = np.ascontiguousarray(yuv[..., 1])
+    blocks, (nr, nc) = _ca_blocks(u, cfg.block)
     pos, val = _peak(blocks)
     bit = bits[np.arange(len(blocks)) % len(bits)]
     mag = np.abs(val)
     # Unlike the library, keep the marked coefficient the block's largest (else decoders read another one):
     # take the next quantisation level up when the nearest one would fall below the runner-up.
-    others = np.abs(blocks[:, 1:]).copy()
-    others[np.arange(len(blocks)), pos - 1] = -np.inf
-    runner_up = others.max(1)
+    runner_up = np.partition(np.abs(blocks[:, 1:]), -2, axis=1)[:, -2]  # the peak is the largest
     level = (mag // cfg.scale + 0.25 + 0.5 * bit) * cfg.scale
     level = np.where(level < runner_up + cfg.margin, level + cfg.scale, level)
     target = np.sign(val + (val == 0)) * level
@@ -69,8 +68,7 @@ def embed(bgr: np.ndarray, bits: np.ndarray, cfg: WatermarkConfig = WatermarkCon
     half = np.rint(delta_ca * 0.5).astype(np.int16)
     dh, dw = half.shape[0] * 2, half.shape[1] * 2
     delta = cv2.resize(half, (dw, dh), interpolation=cv2.INTER_NEAREST)
-    u = np.ascontiguousarray(yuv[:dh, :dw, 1])
-    yuv[:dh, :dw, 1] = cv2.add(u, delta, dtype=cv2.CV_8U)  # saturating add into uint8
+    yuv[:dh, :dw, 1] = cv2.add(u[:dh, :dw], delta, dtype=cv2.CV_8U)  # saturating add into uint8
     return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
 
 
