@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from generator.audio import load_audio, save_wav
 from likeness.errors import UserError
 
 from .faces import FaceCropper, sample_frames
@@ -44,18 +44,7 @@ class DataConfig:
     seed: int = 0
 
 
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 def _trim(path: Path, seconds: float) -> tuple[np.ndarray, int]:
-    from generator.audio import load_audio
-
     a = load_audio(path, 16_000)
     return a.samples[: int(seconds * a.rate)], a.rate
 
@@ -66,7 +55,7 @@ def _speech_for(video: Path, speech: list[Path], i: int, seconds: float, tmp: Pa
         if src is None:
             continue
         try:
-            return _write_wav(tmp / f"{video.stem}_{i}.wav", *_trim(src, seconds))
+            return save_wav(tmp / f"{video.stem}_{i}.wav", *_trim(src, seconds))
         except UserError:
             continue
     raise UserError(f"{video.name}: no usable audio and no speech clips to pair it with")
@@ -95,7 +84,7 @@ def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -
             raise UserError("portrait fakes need speech clips (--speech)")
         images = sorted(p for p in Path(cfg.portraits).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for i, p in enumerate(images):
-            audio = _write_wav(tmp / f"{p.stem}.wav", *_trim(speech[i % len(speech)], cfg.fake_seconds))
+            audio = save_wav(tmp / f"{p.stem}.wav", *_trim(speech[i % len(speech)], cfg.fake_seconds))
             jobs.append((f"portrait-{MOTIONS[i % 2]}", f"portrait:{p.stem}", p, audio, MOTIONS[i % 2]))
     out_dir = cfg.out / "fakes"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -44,15 +44,18 @@ class Crops:
         return Crops(self.x[m], self.label[m], self.video[m], self.kind[m], self.identity[m])
 
 
-def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict]:
-    """(train, test) crops split by identity as recorded by the data builder, and its index."""
+def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple[np.ndarray, np.ndarray]]:
+    """(train, test) crops split by identity as recorded by the data builder, its index, and the real test
+    crops without and with the watermark (to check that the detector ignores the mark)."""
     data = Path(data)
     if not (data / "crops.npz").is_file():
         raise UserError(f"no detector data in {data}; run `likeness train detector-data --out {data}`")
     z = np.load(data / "crops.npz")
     c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"])
     test = z["test"]
-    return c.take(~test), c.take(test), json.loads((data / "index.json").read_text())
+    real_test = test & (z["label"] == 0)
+    return (c.take(~test), c.take(test), json.loads((data / "index.json").read_text()),
+            (z["crops"][real_test], z["crops_marked"][real_test]))
 
 
 def auc(y: np.ndarray, s: np.ndarray) -> float:
@@ -77,7 +80,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    train_c, test_c, index = load_crops(cfg.data, cfg.mark_real)
+    train_c, test_c, index, real_pair = load_crops(cfg.data, cfg.mark_real)
     val_ids = split_identities(train_c.identity.tolist(), cfg.val_fraction, cfg.seed + 1)
     is_val = np.isin(train_c.identity, list(val_ids))
     tr, va = train_c.take(~is_val), train_c.take(is_val)
@@ -92,10 +95,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def logits_of(c: Crops) -> np.ndarray:
-        net.eval()
-        with torch.inference_mode():
-            out = np.concatenate([net(to_tensor(c.x[i: i + 128], cfg.model.size))[:, 0].numpy()
-                                  for i in range(0, len(c.x), 128)]) if len(c.x) else np.zeros(0)
+        out = Detector(net, cfg.model, Calibration()).logits(c.x)  # puts the net in eval mode
         net.train()
         return out
 
@@ -134,7 +134,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         net.load_state_dict(best[2])
         calibration = fit_calibration(va.label, logits_of(va))
         detector = Detector(net, cfg.model, calibration, threshold=0.5)
-        metrics = evaluate(detector, test_c, cfg.data)
+        metrics = evaluate(detector, test_c, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
                 "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
@@ -160,20 +160,17 @@ def fit_calibration(y: np.ndarray, logits: np.ndarray) -> Calibration:
     return Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
 
-def evaluate(detector, c: Crops, data: Path | None = None) -> dict:
-    """Frame- and video-level AUC on held-out crops, and how watermarked real frames score."""
+def evaluate(detector, c: Crops, real_pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Frame- and video-level AUC on held-out crops, and how real frames score with and without the watermark."""
     if not len(c.x):
         return {"test_frame_auc": float("nan"), "test_video_auc": float("nan"), "test_videos": 0, "test_frames": 0}
     logits = detector.logits(c.x)
     _, vy, vs = video_scores(c, logits)
     out = {"test_frame_auc": auc(c.label, logits), "test_video_auc": auc(vy, vs),
            "test_videos": int(len(vy)), "test_frames": int(len(c.x))}
-    if data is not None:  # the same real test frames with and without the generator's watermark
-        z = np.load(Path(data) / "crops.npz")
-        real = z["test"] & (z["label"] == 0)
-        if real.any():
-            out["real_test_p_fake_unmarked"] = float(detector.probabilities(z["crops"][real]).mean())
-            out["real_test_p_fake_marked"] = float(detector.probabilities(z["crops_marked"][real]).mean())
+    if real_pair is not None and len(real_pair[0]):
+        out["real_test_p_fake_unmarked"] = float(detector.probabilities(real_pair[0]).mean())
+        out["real_test_p_fake_marked"] = float(detector.probabilities(real_pair[1]).mean())
     return out
 
 

@@ -56,6 +56,18 @@ def load_audio(path: str | Path, rate: int = 48_000) -> Audio:
     return Audio(np.clip(samples, -1, 1).astype(np.float32), rate)
 
 
+def save_wav(path: str | Path, samples: np.ndarray, rate: int) -> Path:
+    """Write mono float samples in [-1, 1] as 16-bit PCM WAV."""
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return Path(path)
+
+
 def resample(audio: Audio, rate: int) -> Audio:
     from math import gcd
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from generator.audio import save_wav as write_wav  # noqa: F401  (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIKENESS_SHARED", ROOT.parent / "shared" / "data"))
@@ -22,16 +23,6 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def mona_lisa(shared) -> Path:
     return shared / "portraits" / "lp_s9.jpg"
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return path
 
 
 @pytest.fixture(scope="session")

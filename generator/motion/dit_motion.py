@@ -80,7 +80,7 @@ class DiTMotion:
 
     def _audio_rows(self, a: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Normalised audio rows [start, stop), silence outside the clip."""
-        silence = audio_matrix(_silent_features(1))[0]
+        silence = _SILENCE_ROW
         rows = np.stack([a[i] if 0 <= i < len(a) else silence for i in range(start, stop)])
         return ((rows - self.norm["aud_mean"]) / self.norm["aud_std"]).astype(np.float32)
 
@@ -129,3 +129,6 @@ def _silent_features(n: int) -> AudioFeatures:
     return AudioFeatures(mel=np.full((n, 80), np.log(1e-6), np.float32), energy_db=np.full(n, -100.0, np.float32),
                          band_db=np.full(n, -100.0, np.float32), high_ratio=np.zeros(n, np.float32),
                          centroid=np.zeros(n, np.float32), pitch=np.zeros(n, np.float32), fps=FPS)
+
+
+_SILENCE_ROW = audio_matrix(_silent_features(1))[0]  # the audio input the model sees outside a clip
