@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test test-fast demo bench train-motion train-detector clean
+.PHONY: install test test-fast demo bench eval train-motion train-detector clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: install
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_detector.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_web.py --data $(SHARED)
+
+# The full evaluation suite (issue #6): reports/eval-full/report.html, an MLflow run, a RESULTS.md section.
+eval: install
+	$(BIN)/likeness keys init --exist-ok
+	$(BIN)/python benchmarks/bench_eval.py --suite full --data $(SHARED)
 
 # Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .json with data hash and metrics).
 train-motion: install

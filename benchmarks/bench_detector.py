@@ -25,48 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import machine, write_section  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
+from eval.clips import cut_segments  # noqa: E402
+from eval.perturb import perturb_file  # noqa: E402
+from eval.roc import roc_metrics  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
-
-
-def degrade(src: Path, dst: Path) -> Path:
-    """H.264 CRF 28 after a 0.5x resize (even sizes), as a re-upload would."""
-    frames = [cv2.resize(f, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA) for f in read_frames(src)]
-    h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
-    with VideoWriter(dst, 25, (w, h), crf=28) as wr:
-        for f in frames:
-            wr.write(np.ascontiguousarray(f[:h, :w]))
-    return dst
-
-
-def segments(src: Path, dst: Path, seconds: float = 5.0) -> list[Path]:
-    """Cut a real video into `seconds`-long clips (H.264 CRF 18, as the generator writes its fakes), so long
-    real videos count as several test videos, like the fakes, which are 6 s each."""
-    from generator.video import probe
-
-    fps = probe(src)["fps"]
-    frames = list(read_frames(src))
-    n = int(round(seconds * fps))
-    out = []
-    for k in range(0, max(1, len(frames) - n // 2), n):
-        chunk = frames[k: k + n]
-        h, w = (chunk[0].shape[0] // 2) * 2, (chunk[0].shape[1] // 2) * 2
-        path = dst / f"{src.stem}_{k // n}.mp4"
-        with VideoWriter(path, fps, (w, h), crf=18) as wr:
-            for f in chunk:
-                wr.write(np.ascontiguousarray(f[:h, :w]))
-        out.append(path)
-    return out
-
-
-def roc_numbers(y: np.ndarray, s: np.ndarray) -> dict:
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    if len(set(y.tolist())) < 2:
-        return {"auc": float("nan"), "eer": float("nan"), "tpr1": float("nan")}
-    fpr, tpr, _ = roc_curve(y, s)
-    eer_i = np.argmin(np.abs(fpr - (1 - tpr)))
-    return {"auc": float(roc_auc_score(y, s)), "eer": float((fpr[eer_i] + 1 - tpr[eer_i]) / 2),
-            "tpr1": float(tpr[fpr <= 0.01].max())}
 
 
 def ablation_lines(path: Path, info: dict) -> list[str]:
@@ -106,12 +68,12 @@ def main() -> None:
     rows: dict[str, list] = {"clean": [], "degraded": []}
     with tempfile.TemporaryDirectory() as tmp:
         videos = [(seg, "real", 0) for p in sorted((a.data / "real_videos").glob("*.mp4")) if p.stem in test
-                  for seg in segments(p, Path(tmp))]
+                  for seg in cut_segments(p, Path(tmp), 5.0, 100)]
         videos += [(Path(f["path"]), f["kind"].split("-")[1], 1) for f in index["fakes"]
                    if "path" in f and f["identity"] in test]
         for i, (path, kind, label) in enumerate(videos):
             for cond in rows:
-                src = path if cond == "clean" else degrade(path, Path(tmp) / f"degraded_{i}.mp4")
+                src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
                 r = scanner.scan_file(src)
                 if r.probability_fake is not None:
                     rows[cond].append((kind, label, r.probability_fake, [f["probability_fake"] for f in r.frames]))
@@ -145,10 +107,10 @@ def main() -> None:
         for which in ("all", "dit", "procedural"):
             sel = [r for r in rs if r[1] == 0 or which == "all" or r[0] == which]
             y = np.array([r[1] for r in sel])
-            v = roc_numbers(y, np.array([r[2] for r in sel]))
+            v = roc_metrics(y, np.array([r[2] for r in sel]))
             fy = np.concatenate([[r[1]] * len(r[3]) for r in sel])
-            f = roc_numbers(fy, np.concatenate([r[3] for r in sel]))
-            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {v['eer']:.3f} | {v['tpr1']:.2f} | {f['auc']:.3f} | "
+            f = roc_metrics(fy, np.concatenate([r[3] for r in sel]))
+            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {v['eer']:.3f} | {v['tpr_at_1fpr']:.2f} | {f['auc']:.3f} | "
                          f"{int((y == 0).sum())}/{int((y == 1).sum())} |")
     lines += [
         "",

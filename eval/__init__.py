@@ -1,6 +1,7 @@
-"""Evaluation harness: realism and detectability side by side, tracked in MLflow (issue #6).
+"""Evaluation harness: realism and detectability side by side, tracked in MLflow (`likeness eval run`).
 
-So far it holds the metrics the motion model is judged by: `judges` (independent dlib landmarks),
-`lipsync` (lag and peak correlation of mouth opening with the audio level) and `motion` (Fréchet motion
-distance, head-pose speed and range, diversity). The `likeness eval` harness itself is still to come.
+`run` orchestrates a suite (`suite`): renders fakes, cuts real segments (`clips`), judges realism with
+independent networks (`judges`, `realism`, `lipsync`, `motion`), pushes everything through the
+perturbation matrix (`perturb`) and the detectors (`detectors`, `roc`), then `summary`, `plots` and
+`report` turn the measurements into metrics.json, PNG plots and report.html.
 """

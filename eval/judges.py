@@ -25,6 +25,13 @@ def model_file(name: str) -> Path:
 
 
 @lru_cache(maxsize=1)
+def _embedder():
+    import dlib
+
+    return dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
+
+
+@lru_cache(maxsize=1)
 def _dlib():
     import dlib
 
@@ -45,7 +52,8 @@ class Landmarks68:
 
         rgb = np.ascontiguousarray(rgb)
         if self._box is None or self._calls % self.redetect_every == 0:
-            boxes = self.detector(rgb, 0 if min(rgb.shape[:2]) >= 300 else 1)
+            up = 0 if min(rgb.shape[:2]) >= 300 else 1
+            boxes = self.detector(rgb, up) or (self.detector(rgb, 1) if up == 0 else [])  # small face, big image
             self._box = max(boxes, key=lambda b: b.area()) if len(boxes) else None
         self._calls += 1
         if self._box is None:
@@ -70,3 +78,38 @@ def mouth_track(frames, judge: Landmarks68 | None = None) -> np.ndarray:
         lm = judge(f)
         out.append(np.nan if lm is None else mouth_opening68(lm))
     return np.array(out)
+
+
+def face_embedding(rgb: np.ndarray, judge: Landmarks68 | None = None) -> np.ndarray | None:
+    """128-d dlib face-recognition descriptor of the largest face (None without a face). Descriptors of one
+    person lie within about 0.6 of each other (dlib's own threshold)."""
+    import dlib
+
+    judge = judge or Landmarks68()
+    lm = judge(rgb)
+    if lm is None:
+        return None
+    box = dlib.rectangle(*(int(v) for v in (*lm.min(0), *lm.max(0))))
+    shape = judge.predictor(np.ascontiguousarray(rgb), box)
+    return np.array(_embedder().compute_face_descriptor(np.ascontiguousarray(rgb), shape))
+
+
+# On a generic face, the nose tip stands 0.30 eye-corner distances in front of the eye corners and
+# 0.38 below them; where it appears relative to the eyes gives yaw and pitch.
+_NOSE_DEPTH, _NOSE_DROP = 0.30, 0.38
+
+
+def head_pose68(lm: np.ndarray) -> np.ndarray:
+    """Approximate (yaw, pitch, roll) in degrees from 2-D landmark geometry: roll from the eye-corner line,
+    yaw and pitch from the nose tip's offset from the eyes' midpoint (a generic face; no 3-D fit, so it
+    does not jump between mirror solutions the way a 6-point PnP does on small faces)."""
+    eye_l, eye_r, nose = lm[36], lm[45], lm[30]
+    d = eye_r - eye_l
+    iod = float(np.hypot(*d))
+    roll = np.arctan2(d[1], d[0])
+    c, s = np.cos(-roll), np.sin(-roll)
+    off = (nose - (eye_l + eye_r) / 2) @ np.array([[c, s], [-s, c]]) / iod  # rotated into the eye frame
+    yaw = np.arcsin(np.clip(off[0] / _NOSE_DEPTH, -1, 1))
+    r = np.hypot(_NOSE_DEPTH, _NOSE_DROP)
+    pitch = np.arcsin(np.clip(off[1] / r, -1, 1)) - np.arctan2(_NOSE_DROP, _NOSE_DEPTH)
+    return np.degrees([yaw, pitch, roll])

@@ -8,15 +8,18 @@ _CHANNELS = {"yaw": 0, "pitch": 1, "roll": 2, "tx": 3, "ty": 4, "log_scale": 5, 
              "blink_l": 12, "brow_raise": 14, "gaze_x": 15, "gaze_y": 16}
 
 
-def window_features(z: np.ndarray, fps: float, window_s: float = 2.0, hop_s: float = 0.2) -> np.ndarray:
-    """(N, 24) per-window features: each channel's standard deviation and mean absolute speed (per second)."""
-    idx = list(_CHANNELS.values())
+def window_stats(x: np.ndarray, fps: float, window_s: float = 2.0, hop_s: float = 0.2) -> np.ndarray:
+    """(N, 2C) features of the windows of a (T, C) series: each channel's standard deviation and mean
+    absolute speed (per second)."""
     w, hop = int(round(window_s * fps)), max(1, int(round(hop_s * fps)))
-    rows = []
-    for s in range(0, len(z) - w + 1, hop):
-        x = z[s: s + w, idx]
-        rows.append(np.r_[x.std(0), np.abs(np.diff(x, axis=0)).mean(0) * fps])
-    return np.array(rows).reshape(-1, 2 * len(idx))
+    rows = [np.r_[x[s: s + w].std(0), np.abs(np.diff(x[s: s + w], axis=0)).mean(0) * fps]
+            for s in range(0, len(x) - w + 1, hop)]
+    return np.array(rows).reshape(-1, 2 * x.shape[1])
+
+
+def window_features(z: np.ndarray, fps: float, window_s: float = 2.0, hop_s: float = 0.2) -> np.ndarray:
+    """(N, 24) window features of a (T, 17) motion latent, over head pose and the expressive channels."""
+    return window_stats(z[:, list(_CHANNELS.values())], fps, window_s, hop_s)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:

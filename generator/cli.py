@@ -68,7 +68,7 @@ def prepare(
 def train_motion(
     data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt)."),
-    steps: int = typer.Option(1500, help="Optimisation steps (the checkpoint kept is the one with the best validation loss)."),
+    steps: int = typer.Option(1500, help="Optimisation steps (the final weights are kept; validation is logged, not selected on)."),
     batch: int = typer.Option(32, help="Windows per step."),
     seed: int = typer.Option(0),
     val: str = typer.Option("vrt_5,lp_driving_d9", help="Held-out identities (clip names), comma separated."),

@@ -26,12 +26,16 @@ app.add_typer(train_app, name="train")
 
 def _register() -> None:
     from detector.cli import register as detector_commands
+    from eval.cli import register as eval_commands
+    from likeness.web.cli import register as web_commands
     from generator.cli import register as generator_commands
     from provenance.cli import register as provenance_commands
 
     generator_commands(app, train_app)
     provenance_commands(app)
     detector_commands(app, train_app)
+    eval_commands(app)
+    web_commands(app)
 
 
 _register()

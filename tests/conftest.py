@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +61,33 @@ def frame512(shared):
     from generator.face.analysis import analyze_file
 
     return analyze_file(shared / "portraits" / "lp_s9.jpg", 512).image
+
+
+@contextmanager
+def _serving(cfg):
+    """The web app under uvicorn in a thread on a free loopback port; yields (base URL, app)."""
+    import uvicorn
+
+    from likeness.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(cfg)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.storage.close()
+
+
+@pytest.fixture(scope="session")
+def serving():
+    """`with serving(ServeConfig(...)) as (url, app):` a real HTTP server for one test or module."""
+    return _serving

@@ -30,6 +30,24 @@ def audio_matrix(f: AudioFeatures) -> np.ndarray:
 
 
 AUDIO_DIM = 82
+LEVEL = 80            # column of the level (dB/10); columns before it are log-mel (natural-log power)
+LEVEL_FLOOR = -7.0    # -70 dB: audio quieter than this is not amplified further
+
+
+def loudness_reference(a: np.ndarray) -> float:
+    """Loudness of the audio heard so far (rows of `audio_matrix`): its 98th-percentile level, floored.
+
+    Causal by construction (a window only looks at rows up to its own end), so streaming equals offline."""
+    return max(float(np.percentile(a[:, LEVEL], 98)), LEVEL_FLOOR) if len(a) else LEVEL_FLOOR
+
+
+def normalise_loudness(a: np.ndarray, ref: float) -> np.ndarray:
+    """Automatic gain: shift log-mel and level so that `ref` reads 0 dB. Recordings differ by 40 dB in level
+    (a quiet clip otherwise barely moves the mouth); the procedural motion normalises its level the same way."""
+    out = np.array(a, np.float32, copy=True)
+    out[:, :LEVEL] -= ref * np.log(10)
+    out[:, LEVEL] -= ref
+    return out
 
 
 @dataclass

@@ -28,8 +28,9 @@ class DiTConfig:
     d_model: int = 96
     n_layers: int = 4
     n_heads: int = 4
-    dropout: float = 0.3
+    dropout: float = 0.4
     sample_steps: int = 8
+    auto_gain: bool = True   # loudness-normalise our features (`data.normalise_loudness`); off for other encoders
 
     @classmethod
     def from_dict(cls, d: dict) -> "DiTConfig":

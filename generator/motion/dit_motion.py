@@ -11,22 +11,25 @@ from likeness.errors import UserError
 from .. import latent
 from ..audio import FEATURE_RATE, Audio, AudioFeatures, features
 from .controls import EMOTIONS, Controls
-from .data import FPS, audio_matrix
+from .data import FPS, audio_matrix, loudness_reference, normalise_loudness
 from .train import DEFAULT_CHECKPOINT
 
 STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window)
 _CONDITIONED = ("smile", "brow_raise")
 _POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
 _LOG_SCALE = latent.POSE.index("log_scale")
+# Head pose and the slow expressions are low-passed after sampling: a few DDIM steps leave frame-to-frame
+# jitter that doubled head speed against real footage. Mouth, blinks and gaze keep their fast motion.
+_SMOOTHED = [*range(len(latent.POSE)), *(len(latent.POSE) + latent.EXPRESSION.index(k) for k in ("smile", "brow_raise"))]
 
 
 class DiTMotion:
     """Audio -> motion latents with the trained diffusion transformer (deterministic for a given seed)."""
 
-    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0):
+    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0, smooth: float = 0.8):
         self.model, self.norm = model.eval(), norm
         self.cfg = model.cfg
-        self.audio_scale, self.control_scale = audio_scale, control_scale
+        self.audio_scale, self.control_scale, self.smooth = audio_scale, control_scale, smooth
 
     @classmethod
     def load(cls, path: Path | None = None, **kw) -> "DiTMotion":
@@ -79,27 +82,44 @@ class DiTMotion:
         return out[0].numpy()
 
     def _audio_rows(self, a: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Normalised audio rows [start, stop), silence outside the clip."""
-        silence = _SILENCE_ROW
-        rows = np.stack([a[i] if 0 <= i < len(a) else silence for i in range(start, stop)])
+        """Normalised audio rows [start, stop), silence outside the clip; with automatic gain, levels are
+        relative to the loudness of the audio up to `stop` (causal, so streaming equals offline)."""
+        lo, hi = max(start, 0), min(stop, len(a))
+        inside = normalise_loudness(a[lo:hi], loudness_reference(a[:hi])) if self.cfg.auto_gain else a[lo:hi]
+        rows = np.concatenate([np.repeat(_SILENCE_ROW[None], lo - start, 0), inside,
+                               np.repeat(_SILENCE_ROW[None], stop - max(hi, start), 0)])
         return ((rows - self.norm["aud_mean"]) / self.norm["aud_std"]).astype(np.float32)
 
     def generate_matrix(self, audio: np.ndarray, controls: Controls = Controls(), seed: int = 0,
-                        start_window: int = 0, prev: np.ndarray | None = None) -> Iterator[np.ndarray]:
-        """Yield normalised latent windows for per-frame audio rows `audio` (T, A), from `start_window` on."""
+                        start_window: int = 0, prev: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (raw, smoothed) normalised latent windows for per-frame audio rows `audio` (T, A), from
+        `start_window` on; `prev` is the raw previous window (the next one is conditioned on raw samples)."""
         p, w = self.cfg.prefix, self.cfg.window
         ctrl = self._controls(controls)
         for k in range(start_window, -(-len(audio) // w)):
             z = self._window(k, self._audio_rows(audio, k * w - p, (k + 1) * w), prev, ctrl, seed)
+            yield z, self._smoothed(z, prev)
             prev = z
-            yield z
+
+    def _smoothed(self, z: np.ndarray, prev: np.ndarray | None) -> np.ndarray:
+        """Gaussian low-pass of `_SMOOTHED` channels, using the previous window's tail as left context
+        (so a window depends only on itself and its predecessor, and streaming equals offline)."""
+        if not self.smooth:
+            return z
+        from scipy.ndimage import gaussian_filter1d
+
+        ctx = 0 if prev is None else min(len(prev), int(4 * self.smooth) + 1)
+        x = np.concatenate([prev[len(prev) - ctx:], z]) if ctx else z
+        out = z.copy()
+        out[:, _SMOOTHED] = gaussian_filter1d(x[:, _SMOOTHED], self.smooth, axis=0, mode="nearest")[ctx:]
+        return out
 
     def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0) -> latent.Motion:
         """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix)."""
         a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
         if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
             raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
-        z = np.concatenate(list(self.generate_matrix(a, controls, seed)))[: len(a)]
+        z = np.concatenate([out for _, out in self.generate_matrix(a, controls, seed)])[: len(a)]
         return latent.Motion.from_latent(self._post(z, controls), FPS)
 
     def generate_stream(self, chunks: Iterable[np.ndarray], controls: Controls = Controls(),
@@ -113,13 +133,13 @@ class DiTMotion:
             ready = int(max(0, len(buf) - STREAM_MARGIN) / FEATURE_RATE * FPS)
             while (done + 1) * w <= ready:  # window k needs frames up to (k+1)W, whose features are final
                 a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))[:ready]
-                z = next(self.generate_matrix(a, controls, seed, done, prev))
-                prev, done = z, done + 1
+                prev, z = next(self.generate_matrix(a, controls, seed, done, prev))
+                done += 1
                 yield latent.Motion.from_latent(self._post(z, controls), FPS)
         if len(buf) == 0:
             return
         a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))
-        for z in self.generate_matrix(a, controls, seed, done, prev):
+        for _, z in self.generate_matrix(a, controls, seed, done, prev):
             n = min(w, len(a) - done * w)
             done += 1
             yield latent.Motion.from_latent(self._post(z[:n], controls), FPS)

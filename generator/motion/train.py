@@ -12,7 +12,7 @@ import numpy as np
 from likeness.errors import UserError
 
 from .. import latent
-from .data import Clip, load_clips, split_by_identity
+from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, split_by_identity
 from .dit import CONTROL_NAMES, DiTConfig
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"
@@ -45,6 +45,7 @@ class TrainConfig:
     val_names: tuple[str, ...] = ("vrt_5", "lp_driving_d9")
     p_no_prefix: float = 0.2
     mouth_weight: float = 8.0    # loss weight of the mouth channels relative to the rest
+    mel_shift: int = 3           # augmentation: log-mel shifted by up to this many bins (pitch/timbre)
     eval_every: int = 100
     tracking_uri: str | None = None
     experiment: str = "likeness-motion"
@@ -54,11 +55,12 @@ class TrainConfig:
 class WindowSampler:
     """Random training windows (prefix + window frames) with mirror, gain and time-stretch augmentation."""
 
-    def __init__(self, clips: list[Clip], length: int, rng: np.random.Generator, augment: bool = True):
+    def __init__(self, clips: list[Clip], length: int, rng: np.random.Generator, augment: bool = True,
+                 auto_gain: bool = True, mel_shift: int = 0):
         self.clips = [c for c in clips if len(c) >= int(length * 1.1) + 1]
         if not self.clips:
             raise UserError(f"no clip is long enough for training windows of {length} frames")
-        self.length, self.rng, self.augment = length, rng, augment
+        self.length, self.rng, self.augment, self.auto_gain, self.mel_shift = length, rng, augment, auto_gain, mel_shift
         sizes = np.array([len(c) for c in self.clips], float)
         self.p = sizes / sizes.sum()
 
@@ -75,21 +77,31 @@ class WindowSampler:
             hi = np.minimum(lo + 1, len(clip) - 1)
             z = clip.latent[lo] * (1 - w) + clip.latent[hi] * w
             a = clip.audio[lo] * (1 - w) + clip.audio[hi] * w
+            if self.auto_gain:  # as at run time: the reference is the audio heard up to the window's end
+                a = normalise_loudness(a, loudness_reference(clip.audio[: start + span]))
             if self.augment:
                 if self.rng.random() < 0.5:
                     z = z[:, MIRROR_PERM] * MIRROR_SIGN
                 gain = self.rng.uniform(-1.0, 1.0)      # natural-log power units, about +/-4 dB
                 a = a.copy()
-                a[:, :80] += gain
-                a[:, 80] += gain * 10 / np.log(10) / 10
+                shift = int(self.rng.integers(-self.mel_shift, self.mel_shift + 1))  # a higher or lower voice
+                if shift:
+                    mel = np.roll(a[:, :LEVEL], shift, axis=1)
+                    edge = slice(0, shift) if shift > 0 else slice(LEVEL + shift, LEVEL)
+                    mel[:, edge] = a[:, [0 if shift > 0 else LEVEL - 1]]
+                    a[:, :LEVEL] = mel
+                    a[:, LEVEL + 1] = np.where(a[:, LEVEL + 1] != 0, a[:, LEVEL + 1] + 0.04 * shift, 0.0)
+                a[:, :LEVEL] += gain
+                a[:, LEVEL] += gain / np.log(10)
             zs.append(z)
             auds.append(a)
         return np.stack(zs).astype(np.float32), np.stack(auds).astype(np.float32)
 
 
-def _norm_stats(clips: list[Clip]) -> dict[str, np.ndarray]:
+def _norm_stats(clips: list[Clip], auto_gain: bool) -> dict[str, np.ndarray]:
     z = np.concatenate([c.latent for c in clips])
-    a = np.concatenate([c.audio for c in clips])
+    a = np.concatenate([normalise_loudness(c.audio, loudness_reference(c.audio)) if auto_gain else c.audio
+                        for c in clips])
     ctrl = window_controls(np.stack([z[i: i + 50] for i in range(0, len(z) - 50, 10)]))
     return {"lat_mean": z.mean(0), "lat_std": z.std(0) + 1e-4, "aud_mean": a.mean(0), "aud_std": a.std(0) + 1e-4,
             "ctrl_mean": ctrl.mean(0), "ctrl_std": ctrl.std(0) + 1e-4}
@@ -109,11 +121,11 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     tr, va = split_by_identity(clips, cfg.val_names)
     if not tr:
         raise UserError("no training clips left after holding out the validation identities")
-    stats = _norm_stats(tr)
     m = cfg.model
+    stats = _norm_stats(tr, m.auto_gain)
     length = m.prefix + m.window
-    sampler = WindowSampler(tr, length, rng)
-    val_batch = WindowSampler(va or tr, length, np.random.default_rng(123), augment=False)(64)
+    sampler = WindowSampler(tr, length, rng, auto_gain=m.auto_gain, mel_shift=cfg.mel_shift)
+    val_batch = WindowSampler(va or tr, length, np.random.default_rng(123), augment=False, auto_gain=m.auto_gain)(64)
 
     def tensors(z, a):
         zn = (z - stats["lat_mean"]) / stats["lat_std"]
@@ -139,9 +151,18 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         model.train()
         return float(loss)
 
+    def val_sync() -> float:
+        """Mean correlation of generated and real jaw opening on the held-out clips (seed 0, default guidance)."""
+        from .dit_motion import DiTMotion
+
+        model.eval()
+        runtime, j = DiTMotion(model, stats), _E["jaw_open"]
+        r = [np.corrcoef(runtime.generate(c.audio).latent[:, j], c.latent[:, j])[0, 1] for c in va or tr[:1]]
+        model.train()
+        return float(np.mean(r))
+
     mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)
-    history: dict = {"step": [], "train": [], "val": []}
-    best = (float("inf"), 0, None)  # (validation loss, step, weights): the checkpoint kept is the best one
+    history: dict = {"step": [], "train": [], "val": [], "val_sync": []}
     t0 = time.perf_counter()
     with mlflow.start_run() as run:
         mlflow.log_params({**{k: str(v) for k, v in asdict(cfg).items() if k != "model"},
@@ -159,26 +180,23 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
             sched.step()
             running.append(loss.item())
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                metrics = {"train_loss": float(np.mean(running)), "val_loss": val_loss(), **parts}
+                metrics = {"train_loss": float(np.mean(running)), "val_loss": val_loss(), "val_sync": val_sync(), **parts}
                 running = []
                 mlflow.log_metrics(metrics, step=step)
-                for k, key in (("train", "train_loss"), ("val", "val_loss")):
+                for k, key in (("train", "train_loss"), ("val", "val_loss"), ("val_sync", "val_sync")):
                     history[k].append(metrics[key])
                 history["step"].append(step)
-                if metrics["val_loss"] < best[0]:
-                    best = (metrics["val_loss"], step, {k: v.clone() for k, v in model.state_dict().items()})
                 if progress:
                     progress(step, cfg.steps, metrics)
         minutes = (time.perf_counter() - t0) / 60
-        model.load_state_dict(best[2])
         info = {"train_minutes": minutes, "steps": cfg.steps, "data_sha256": index["data_sha256"],
                 "data_seconds": index["seconds"], "train_clips": [c.name for c in tr], "val_clips": [c.name for c in va],
                 "first_val_loss": history["val"][0], "final_train_loss": history["train"][-1],
-                "final_val_loss": history["val"][-1], "best_val_loss": best[0], "best_step": best[1],
+                "final_val_loss": history["val"][-1], "final_val_sync": history["val_sync"][-1],
                 "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
         save_checkpoint(cfg.out, model, stats, info)
-        _plot_losses(history, best[1], cfg.out.with_suffix(".loss.png"))
-        mlflow.log_metrics({"train_minutes": minutes, "best_val_loss": best[0], "best_step": best[1]})
+        _plot_losses(history, cfg.out.with_suffix(".loss.png"))
+        mlflow.log_metrics({"train_minutes": minutes})
         mlflow.log_artifact(str(cfg.out))
         mlflow.log_artifact(str(cfg.out.with_suffix(".json")))
         mlflow.log_artifact(str(cfg.out.with_suffix(".loss.png")))
@@ -201,7 +219,7 @@ def save_checkpoint(path: Path, model, stats: dict, info: dict) -> None:
     path.with_suffix(".json").write_text(json.dumps({"model": config_dict(model.cfg), **info}, indent=2))
 
 
-def _plot_losses(history: dict, best_step: int, path: Path) -> None:
+def _plot_losses(history: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -210,12 +228,15 @@ def _plot_losses(history: dict, best_step: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(history["step"], history["train"], label="train")
     ax.plot(history["step"], history["val"], label="validation (held-out identities)")
-    ax.axvline(best_step, color="grey", ls=":", label=f"checkpoint kept (step {best_step})")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.legend()
     ax.set_title("Motion DiT training")
+    sync = ax.twinx()
+    sync.plot(history["step"], history["val_sync"], color="tab:green", ls="--", label="held-out jaw vs real jaw (corr)")
+    sync.set_ylabel("correlation")
+    sync.legend(loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

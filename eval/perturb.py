@@ -1,0 +1,114 @@
+"""The perturbation matrix: what happens to a video between its maker and a viewer.
+
+Each perturbation reads a video, transforms its frames and writes a real H.264 file (CRF 18 unless the
+perturbation is itself a re-encode), except `none` (the file as made) and `tamper` (a few bytes of the
+file flipped in place, as an edit that keeps the container would).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+Frames = list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    name: str
+    frames: Callable[[Frames, float], tuple[Frames, float]] | None  # (RGB frames, fps) -> (frames, fps)
+    crf: int = 18
+    description: str = ""
+    visual: bool = True   # False: a file edit for the manifest check only (detectors and watermark skip it)
+
+
+def _resize(k: float):
+    import cv2
+
+    return lambda fr, fps: ([cv2.resize(f, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) for f in fr], fps)
+
+
+def _crop(k: float):
+    def fn(fr, fps):
+        h, w = fr[0].shape[:2]
+        dh, dw = int(h * (1 - k) / 2), int(w * (1 - k) / 2)
+        return [f[dh: h - dh, dw: w - dw] for f in fr], fps
+    return fn
+
+
+def _blur(sigma: float):
+    import cv2
+
+    return lambda fr, fps: ([cv2.GaussianBlur(f, (0, 0), sigma) for f in fr], fps)
+
+
+def _noise(sd: float):
+    def fn(fr, fps):
+        rng = np.random.default_rng(0)
+        return [np.clip(f + rng.normal(0, sd, f.shape), 0, 255).astype(np.uint8) for f in fr], fps
+    return fn
+
+
+def _brightness(k: float):
+    return lambda fr, fps: ([np.clip(f.astype(np.float32) * k, 0, 255).astype(np.uint8) for f in fr], fps)
+
+
+def _fps(target: float):
+    return lambda fr, fps: ([fr[int(i * fps / target)] for i in range(int(len(fr) * target / fps))], target)
+
+
+def _chain(*fns):
+    def fn(fr, fps):
+        for f in fns:
+            fr, fps = f(fr, fps)
+        return fr, fps
+    return fn
+
+
+_same = lambda fr, fps: (fr, fps)  # noqa: E731
+
+PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
+    Perturbation("none", None, description="the file as generated"),
+    Perturbation("crf18", _same, 18, "H.264 CRF 18"),
+    Perturbation("crf23", _same, 23, "H.264 CRF 23"),
+    Perturbation("crf28", _same, 28, "H.264 CRF 28"),
+    Perturbation("crf35", _same, 35, "H.264 CRF 35"),
+    Perturbation("resize0.5", _resize(0.5), 18, "0.5x resize"),
+    Perturbation("resize0.25", _resize(0.25), 18, "0.25x resize"),
+    Perturbation("resize0.5-crf28", _resize(0.5), 28, "0.5x resize, then H.264 CRF 28 (a typical re-upload)"),
+    Perturbation("crop0.9", _crop(0.9), 18, "90% centre crop"),
+    Perturbation("blur", _blur(1.5), 18, "Gaussian blur, sigma 1.5 px"),
+    Perturbation("noise", _noise(5.0), 18, "Gaussian noise, sd 5 levels"),
+    Perturbation("brightness", _brightness(1.2), 18, "brightness +20%"),
+    Perturbation("fps30", _chain(_fps(30.0)), 23, "frame-rate change to 30 fps (frame repeat), CRF 23"),
+    Perturbation("tamper", None, description="64 bytes flipped in the middle of the file, container kept",
+                 visual=False),
+)}
+
+
+def perturb_file(src: Path, name: str, dst: Path, max_seconds: float | None = None) -> Path:
+    """Write `src` under perturbation `name` to `dst` (.mp4) and return it."""
+    from generator.video import VideoWriter, probe, read_frames
+
+    p = PERTURBATIONS[name]
+    dst = Path(dst)
+    if p.name == "none":
+        shutil.copyfile(src, dst)
+        return dst
+    if p.name == "tamper":
+        data = bytearray(Path(src).read_bytes())
+        mid = len(data) // 2
+        data[mid: mid + 64] = bytes(b ^ 0xFF for b in data[mid: mid + 64])
+        dst.write_bytes(bytes(data))
+        return dst
+    fps = probe(src)["fps"]
+    frames = list(read_frames(src, None if max_seconds is None else int(max_seconds * fps) + 1))
+    frames, fps = p.frames(frames, fps)
+    h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
+    with VideoWriter(dst, fps, (w, h), crf=p.crf) as wr:
+        for f in frames:
+            wr.write(np.ascontiguousarray(f[:h, :w]))
+    return dst

@@ -1,0 +1,159 @@
+"""Uploads: streamed to a private folder under a size limit, typed by content, checked against limits.
+
+Every failure is an `UploadError` carrying the HTTP status the API answers with and a one-line message:
+413 too large, 415 not a supported type (judged by the bytes, never by the file name), 422 empty,
+unreadable, too long or too many pixels.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# (kind, format, file suffix) by leading bytes
+_MAGIC: list[tuple[int, bytes, str, str, str]] = [
+    (4, b"ftyp", "video", "mp4", ".mp4"),
+    (0, b"\x1a\x45\xdf\xa3", "video", "webm/mkv", ".mkv"),
+    (0, b"\x89PNG", "image", "png", ".png"),
+    (0, b"\xff\xd8\xff", "image", "jpeg", ".jpg"),
+    (0, b"ID3", "audio", "mp3", ".mp3"),
+    (0, b"fLaC", "audio", "flac", ".flac"),
+    (0, b"OggS", "audio", "ogg", ".ogg"),
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 200 * 2**20      # per file
+    max_seconds: float = 600.0        # video or audio duration
+    max_pixels: int = 3840 * 2160     # per video frame or image
+
+
+class UploadError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Upload:
+    path: Path
+    kind: str    # video, image or audio
+    format: str
+    name: str    # the client's file name, for display only
+
+
+def sniff(head: bytes) -> tuple[str, str, str] | None:
+    """(kind, format, suffix) from a file's first bytes, or None."""
+    for off, magic, kind, fmt, suffix in _MAGIC:
+        if head[off: off + len(magic)] == magic:
+            if fmt == "mp4" and head[8:11] == b"M4A":
+                return "audio", "m4a", ".m4a"
+            return kind, fmt, suffix
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio", "wav", ".wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video", "avi", ".avi"
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "audio", "mp3", ".mp3"
+    return None
+
+
+def save_upload(stream, folder: Path, name: str, allowed: tuple[str, ...], limits: Limits) -> Upload:
+    """Copy a file-like upload into `folder` (a name we choose), then type-check and limit-check it."""
+    own = folder / f"u{len(list(folder.iterdir()))}"  # one private sub-folder per upload
+    own.mkdir()
+    tmp = own / "upload.part"
+    size = 0
+    with open(tmp, "wb") as f:
+        while chunk := stream.read(1 << 20):
+            size += len(chunk)
+            if size > limits.max_bytes:
+                f.close()
+                tmp.unlink(missing_ok=True)
+                raise UploadError(413, f"{name}: larger than the {limits.max_bytes // 2**20} MB upload limit")
+            f.write(chunk)
+    if size == 0:
+        tmp.unlink(missing_ok=True)
+        raise UploadError(422, f"{name}: empty file")
+    with open(tmp, "rb") as f:
+        typed = sniff(f.read(32))
+    if typed is None or typed[0] not in allowed:
+        tmp.unlink(missing_ok=True)
+        raise UploadError(415, f"{name}: not a supported {' or '.join(allowed)} file (judged by its content)")
+    kind, fmt, suffix = typed
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem)[:60] or "upload"  # display only; the folder is ours
+    path = own / f"{stem}{suffix}"
+    tmp.replace(path)
+    _check_media(path, kind, name, limits)
+    return Upload(path, kind, fmt, name)
+
+
+def _check_media(path: Path, kind: str, name: str, limits: Limits) -> None:
+    """Open the file the way the library will and enforce duration and pixel limits (422)."""
+    import av
+    from PIL import Image, UnidentifiedImageError
+
+    if kind == "image":
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > limits.max_pixels:
+                    raise UploadError(422, f"{name}: {w}x{h} is over the {limits.max_pixels:,}-pixel limit")
+                im.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            raise UploadError(422, f"{name}: unreadable image ({e})") from None
+        return
+    try:
+        with av.open(str(path)) as c:
+            duration = c.duration / 1e6 if c.duration else None
+            if kind == "video":
+                if not c.streams.video:
+                    raise UploadError(422, f"{name}: no video stream")
+                v = c.streams.video[0]
+                if v.width * v.height > limits.max_pixels:
+                    raise UploadError(422, f"{name}: {v.width}x{v.height} frames are over the {limits.max_pixels:,}-pixel limit")
+                next(c.decode(video=0))  # a truncated or corrupt file fails here
+            elif not c.streams.audio:
+                raise UploadError(422, f"{name}: no audio stream")
+    except UploadError:
+        raise
+    except (av.error.FFmpegError, StopIteration, UnicodeDecodeError, ValueError) as e:
+        raise UploadError(422, f"{name}: unreadable {kind} ({type(e).__name__})") from None
+    if duration is not None and duration > limits.max_seconds:
+        raise UploadError(422, f"{name}: {duration:.0f} s is over the {limits.max_seconds:.0f}-second limit")
+
+
+class Storage:
+    """Private per-request folders under one temp root (mode 0700), removed after `ttl_s` seconds."""
+
+    def __init__(self, ttl_s: float = 3600.0, root: Path | None = None):
+        self.root = Path(root or tempfile.mkdtemp(prefix="likeness-web-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+
+    def new(self) -> Path:
+        return Path(tempfile.mkdtemp(dir=self.root))
+
+    def sweep(self) -> int:
+        """Delete folders older than the TTL; returns how many."""
+        now, n = time.time(), 0
+        with self._lock:
+            for d in self.root.iterdir():
+                if d.is_dir() and now - d.stat().st_mtime > self.ttl_s:
+                    shutil.rmtree(d, ignore_errors=True)
+                    n += 1
+        return n
+
+    def size(self) -> int:
+        return sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

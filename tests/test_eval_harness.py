@@ -1,0 +1,125 @@
+"""The evaluation harness: metrics with known answers, real perturbations, and the quick suite end to end."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from eval.realism import flicker, landmark_jitter
+from eval.roc import roc_metrics
+
+
+def test_roc_metrics_known_answers():
+    y = np.r_[np.ones(50), np.zeros(50)]
+    perfect = roc_metrics(y, y + 0.1)
+    assert perfect == {"auc": 1.0, "eer": 0.0, "tpr_at_1fpr": 1.0}
+    assert roc_metrics(y, -y)["auc"] == 0.0
+    chance = roc_metrics(y, np.random.default_rng(0).random(100))
+    assert 0.3 < chance["auc"] < 0.7 and chance["tpr_at_1fpr"] < 0.3
+    assert math.isnan(roc_metrics(np.ones(5), np.arange(5))["auc"])
+
+
+def test_jitter_and_flicker_are_zero_for_a_still_face_and_grow_with_noise():
+    rng = np.random.default_rng(0)
+    lm = rng.uniform(40, 200, (68, 2))
+    lm[36], lm[45] = (80, 100), (160, 100)
+    lm[48:68] = rng.uniform(110, 135, (20, 2)) + (0, 50)  # the mouth, below the eyes
+    still = np.repeat(lm[None], 20, 0)
+    assert landmark_jitter(still) == 0.0
+    assert landmark_jitter(still + np.arange(20)[:, None, None] * 0.7) == pytest.approx(0.0, abs=1e-12)  # steady pan
+    assert landmark_jitter(still + rng.normal(0, 1.0, still.shape)) > 0.01
+    frame = rng.integers(0, 255, (240, 240, 3), dtype=np.uint8)
+    assert flicker([frame] * 5, [lm] * 5) == 0.0
+    noisy = [np.clip(frame + rng.normal(0, 4, frame.shape), 0, 255).astype(np.uint8) for _ in range(5)]
+    assert flicker(noisy, [lm] * 5) > 2.0
+
+
+@pytest.fixture(scope="module")
+def generated_clip(mona_lisa, speech_3s, tmp_path_factory):
+    from generator.pipeline import GenerateConfig, generate
+
+    out = tmp_path_factory.mktemp("eval") / "mona.mp4"
+    generate(GenerateConfig(mona_lisa, speech_3s, out, size=256, motion="procedural"))
+    return out
+
+
+def test_perturbations_write_real_video_files(generated_clip, tmp_path):
+    from eval.perturb import PERTURBATIONS, perturb_file
+    from generator.video import probe
+    from provenance.keys import trust_anchors
+    from provenance.manifest import read_manifest
+
+    for name, size, fps in (("resize0.5", 128, 25), ("crop0.9", 232, 25), ("fps30", 256, 30), ("crf35", 256, 25)):
+        info = probe(perturb_file(generated_clip, name, tmp_path / f"{name}.mp4"))
+        assert (info["video_codec"], info["width"], round(info["fps"])) == ("h264", size, fps), name
+    assert read_manifest(perturb_file(generated_clip, "none", tmp_path / "n.mp4"), trust_anchors()).valid
+    assert not read_manifest(tmp_path / "crf35.mp4", trust_anchors()).present          # re-encoding strips it
+    tampered = read_manifest(perturb_file(generated_clip, "tamper", tmp_path / "t.mp4"), trust_anchors())
+    assert tampered.present and not tampered.valid
+    assert set(PERTURBATIONS) >= {"crf18", "crf23", "crf28", "crf35", "resize0.25", "blur", "noise", "brightness"}
+
+
+def test_audio_shifted_by_5_frames_reports_a_lag_5_frames_later(generated_clip, tmp_path):
+    """The same frames with their audio delayed by 5 frames (200 ms): the mouth now leads the audio by 5."""
+    from eval.realism import measure_video
+    from generator.audio import Audio, load_audio
+    from generator.video import VideoWriter, read_frames
+
+    a = load_audio(generated_clip, 48_000)
+    shifted = Audio(np.r_[np.zeros(int(0.2 * a.rate), np.float32), a.samples], a.rate)
+    out = tmp_path / "shifted.mp4"
+    with VideoWriter(out, 25, (256, 256), audio=shifted) as wr:
+        for f in read_frames(generated_clip):
+            wr.write(f)
+    base, _ = measure_video(generated_clip)
+    moved, _ = measure_video(out)
+    assert base.lip_sync_peak > 0.5
+    assert moved.lip_sync_lag == base.lip_sync_lag - 5
+    assert base.identity_distance < 0.3 and base.face_fraction == 1.0
+
+
+def brightness_detector(frames):
+    """A deliberately naive detector, registered the way a researcher would register theirs."""
+    return float(np.mean([f.mean() for f in frames]) / 255)
+
+
+def broken_detector(frames):
+    raise RuntimeError("this detector always fails")
+
+
+def test_quick_suite_end_to_end(shared, tmp_path):
+    """The quick suite as CI runs it: a report and an MLflow run exist, every metric is finite, and a
+    missing video and a failing detector are recorded without stopping the run."""
+    import mlflow
+
+    from eval.run import flatten, run_eval
+    from eval.suite import suite
+
+    from generator.audio import Audio
+    from generator.video import VideoWriter
+
+    rng = np.random.default_rng(0)
+    faceless = tmp_path / "faceless.mp4"  # a real file with sound but no face in it
+    with VideoWriter(faceless, 25, (160, 120), audio=Audio(rng.uniform(-0.3, 0.3, 4 * 48_000).astype(np.float32), 48_000)) as wr:
+        for _ in range(100):
+            wr.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))
+    cfg = suite("quick", shared)
+    cfg.real_videos = [*cfg.real_videos, shared / "real_videos" / "no_such_video.mp4", faceless]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    m = run_eval(cfg, tmp_path / "out", [f"naive={__name__}:brightness_detector", f"broken={__name__}:broken_detector"], uri)
+
+    assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
+    saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    values = flatten(saved)
+    assert len(values) > 80 and all(math.isfinite(v) for v in values.values())
+    assert m["counts"]["fakes"] == 4 and m["counts"]["reals"] == 4  # the faceless clip counts, unjudged
+    assert {"likeness", "naive"} <= set(m["detection"]) and "broken" not in m["detection"]
+    problems = {(e["stage"].split(" (")[0], e["item"].split("_")[0]) for e in saved["errors"]}
+    assert {("real video", "no"), ("realism", "faceless"), ("detector likeness", "faceless"),
+            ("detector broken", "dit")} <= problems
+    assert m["watermark"]["none"]["detection_rate"] == 1.0 and m["watermark"]["none"]["false_positive_rate"] == 0.0
+    assert m["c2pa"]["none"]["valid"] == 1.0 and m["c2pa"]["crf28"]["stripped"] == 1.0 and m["c2pa"]["tamper"]["tampered"] == 1.0
+    assert m["realism"]["real"]["identity_distance"] < 0.6 and "motion_fd" in m["realism"]["dit"]
+    run = mlflow.tracking.MlflowClient(uri).get_run(m["run"]["mlflow_run"])
+    assert run.data.metrics["detection.likeness.none.video_auc"] == m["detection"]["likeness"]["none"]["video_auc"]
+    assert {a.path for a in mlflow.tracking.MlflowClient(uri).list_artifacts(run.info.run_id)} >= {"metrics.json", "report.html"}
