@@ -80,18 +80,17 @@ def mouth_track(frames, judge: Landmarks68 | None = None) -> np.ndarray:
     return np.array(out)
 
 
-def face_embedding(rgb: np.ndarray, judge: Landmarks68 | None = None) -> np.ndarray | None:
-    """128-d dlib face-recognition descriptor of the largest face (None without a face). Descriptors of one
-    person lie within about 0.6 of each other (dlib's own threshold)."""
+def face_embedding(rgb: np.ndarray, lm: np.ndarray | None = None) -> np.ndarray | None:
+    """128-d dlib face-recognition descriptor of the largest face (None without a face), from its 68-point
+    landmarks if already known. Descriptors of one person lie within about 0.6 of each other (dlib's threshold)."""
     import dlib
 
-    judge = judge or Landmarks68()
-    lm = judge(rgb)
+    lm = Landmarks68()(rgb) if lm is None else lm
     if lm is None:
         return None
+    rgb = np.ascontiguousarray(rgb)
     box = dlib.rectangle(*(int(v) for v in (*lm.min(0), *lm.max(0))))
-    shape = judge.predictor(np.ascontiguousarray(rgb), box)
-    return np.array(_embedder().compute_face_descriptor(np.ascontiguousarray(rgb), shape))
+    return np.array(_embedder().compute_face_descriptor(rgb, _dlib()[1](rgb, box)))
 
 
 # On a generic face, the nose tip stands 0.30 eye-corner distances in front of the eye corners and

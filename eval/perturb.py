@@ -60,14 +60,6 @@ def _fps(target: float):
     return lambda fr, fps: ([fr[int(i * fps / target)] for i in range(int(len(fr) * target / fps))], target)
 
 
-def _chain(*fns):
-    def fn(fr, fps):
-        for f in fns:
-            fr, fps = f(fr, fps)
-        return fr, fps
-    return fn
-
-
 _same = lambda fr, fps: (fr, fps)  # noqa: E731
 
 PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
@@ -83,7 +75,7 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
     Perturbation("blur", _blur(1.5), 18, "Gaussian blur, sigma 1.5 px"),
     Perturbation("noise", _noise(5.0), 18, "Gaussian noise, sd 5 levels"),
     Perturbation("brightness", _brightness(1.2), 18, "brightness +20%"),
-    Perturbation("fps30", _chain(_fps(30.0)), 23, "frame-rate change to 30 fps (frame repeat), CRF 23"),
+    Perturbation("fps30", _fps(30.0), 23, "frame-rate change to 30 fps (frame repeat), CRF 23"),
     Perturbation("tamper", None, description="64 bytes flipped in the middle of the file, container kept",
                  visual=False),
 )}

@@ -103,10 +103,10 @@ def measure_video(path: Path, reference: np.ndarray | None = None, max_seconds: 
     seen = [i for i, lm in enumerate(lms) if lm is not None]
     if len(seen) < 3:
         raise UserError(f"{Path(path).name}: no face found by the dlib judge")
-    ref_emb = face_embedding(reference if reference is not None else frames[seen[0]])
+    ref_emb = face_embedding(reference) if reference is not None else face_embedding(frames[seen[0]], lms[seen[0]])
     if ref_emb is None:
         raise UserError("no face found in the reference image")
-    embs = [e for i in seen[::identity_every] if (e := face_embedding(frames[i])) is not None]
+    embs = [face_embedding(frames[i], lms[i]) for i in seen[::identity_every]]  # same landmarks as the judge's
     mouth = np.array([np.nan if lm is None else mouth_opening68(lm) for lm in lms])
     if "audio_codec" in info:
         a = load_audio(path, 16_000)

@@ -61,7 +61,9 @@ def _render(state: EvalState, variants: list[Variant], pairs: list[tuple[Path, P
     for i, (v, portrait, speech) in enumerate(jobs):
         name = f"{v.name}__{portrait.stem}__{speech.stem}"
         try:
-            audio = trim_audio(speech, folder / f"{speech.stem}_{cfg.seconds:g}s.wav", cfg.seconds)
+            audio = folder / f"{speech.stem}_{cfg.seconds:g}s.wav"
+            if not audio.is_file():  # each speech clip is cut once, whatever the number of variants
+                trim_audio(speech, audio, cfg.seconds)
             out = folder / f"{name}.mp4"
             generate(GenerateConfig(portrait, audio, out, size=cfg.size, seed=cfg.seed, motion=v.motion,
                                     audio_scale=v.audio_scale, controls=Controls(pose_scale=v.pose_scale)))
@@ -105,13 +107,14 @@ def _realism(state: EvalState, progress: Progress | None) -> None:
 def _detect(state: EvalState, detectors: list, items: list[Item], perturbations: list[str],
             progress: Progress | None) -> None:
     """Every item under every perturbation: detector scores, watermark, manifest."""
-    from provenance.detect import detect_file
+    from provenance.detect import decode_correlations, iter_media_frames
     from provenance.keys import trust_anchors
     from provenance.manifest import read_manifest
+    from provenance.spread import SpreadMark
 
     from .perturb import PERTURBATIONS, perturb_file
 
-    trust = trust_anchors()
+    trust, mark = trust_anchors(), SpreadMark()
     tmp = state.out / "perturbed"
     tmp.mkdir(exist_ok=True)
     jobs = [(it, p) for p in perturbations for it in items]
@@ -134,10 +137,11 @@ def _detect(state: EvalState, detectors: list, items: list[Item], perturbations:
             m = read_manifest(dst, trust)
             row = {**key, "manifest": "stripped" if not m.present else "valid" if m.valid else "tampered"}
             if visual:
-                w = detect_file(dst)
+                corr = np.array([mark.correlations(f) for f in iter_media_frames(dst, 250)])  # what `verify` reads
+                w = decode_correlations(corr, mark)
                 if it.label and p == "none" and w.found:
                     it.payload = w.payload
-                row.update(watermark_found=w.found, payload=w.payload, bit_accuracy=_bit_accuracy(dst, it.payload))
+                row.update(watermark_found=w.found, payload=w.payload, bit_accuracy=_bit_accuracy(corr, it.payload))
             state.marks.append(row)
         except Exception as e:  # noqa: BLE001
             state.error(f"provenance ({p})", it.path.name, e)
@@ -146,18 +150,14 @@ def _detect(state: EvalState, detectors: list, items: list[Item], perturbations:
             progress("perturbing and detecting", i + 1, len(jobs))
 
 
-def _bit_accuracy(path: Path, payload: str | None) -> float | None:
+def _bit_accuracy(corr: np.ndarray, payload: str | None) -> float | None:
     """Share of per-frame watermark bits that agree with the payload embedded at generation (fakes only)."""
-    from provenance.detect import iter_media_frames
     from provenance.payload import Payload
-    from provenance.spread import SpreadMark
 
     p = Payload.from_hex(payload) if payload else None
-    if p is None:
+    if p is None or not len(corr):
         return None
-    mark = SpreadMark()
-    corr = np.array([mark.correlations(f) for f in iter_media_frames(path, 250)])
-    return float(((corr > 0) == p.bits().astype(bool)).mean()) if len(corr) else None
+    return float(((corr > 0) == p.bits().astype(bool)).mean())
 
 
 def run_eval(cfg: SuiteConfig, out: Path, detector_specs: list[str] = (), tracking_uri: str | None = None,

@@ -35,7 +35,12 @@ class WatermarkReport:
 def detect_frames(frames: Iterable[np.ndarray], mark: SpreadMark | None = None) -> WatermarkReport:
     """Pool the soft bits of RGB frames and decode the payload (found only if its CRC passes)."""
     mark = mark or SpreadMark()
-    corr = np.array([mark.correlations(f) for f in frames])
+    return decode_correlations(np.array([mark.correlations(f) for f in frames]), mark)
+
+
+def decode_correlations(corr: np.ndarray, mark: SpreadMark | None = None) -> WatermarkReport:
+    """Decode from per-frame soft bits (frames, 64), as `SpreadMark.correlations` gives them."""
+    mark = mark or SpreadMark()
     if len(corr) == 0:
         return WatermarkReport(found=False)
     # Mean pooling is the most sensitive; the median survives frames wrecked by corruption or edits.

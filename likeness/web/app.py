@@ -8,6 +8,7 @@ import hmac
 import io
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     verify_slots = threading.BoundedSemaphore(cfg.verify_concurrency)
     scanner_lock, scanner = threading.Lock(), []
     bearer = HTTPBearer(auto_error=False)
+    last_sweep = [0.0]
 
     app = FastAPI(title="Likeness", version=__version__,
                   description="Verify provenance, scan for generated faces, and generate marked talking-face video.")
@@ -64,8 +66,10 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         if n and n.isdigit() and int(n) > cfg.limits.max_bytes * 2 + 2**20:
             return JSONResponse({"detail": f"request larger than the {cfg.limits.max_bytes // 2**20} MB upload limit"},
                                 status_code=413)
-        storage.sweep()
-        jobs.expire()
+        if time.monotonic() - last_sweep[0] > 30:  # at most twice a minute, not on every request
+            last_sweep[0] = time.monotonic()
+            storage.sweep()
+            jobs.expire()
         return await call_next(request)
 
     def _save(upload: UploadFile, folder: Path, allowed: tuple[str, ...]):
