@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_generate.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_detector.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_web.py --data $(SHARED)
 

@@ -8,6 +8,8 @@ import numpy as np
 
 from likeness.errors import UserError
 
+from .reference import ReferenceCalibration
+
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "detector.pt"
 
 
@@ -53,8 +55,10 @@ class Calibration:
 class Detector:
     """Scores face crops: calibrated probability that each crop is generated."""
 
-    def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None):
+    def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None,
+                 reference: ReferenceCalibration | None = None):
         self.net, self.cfg, self.calibration, self.threshold = net.eval(), cfg, calibration, threshold
+        self.reference = reference  # calibration relative to a rendering of the same face (detector.reference)
         self.info = info or {}
 
     @classmethod
@@ -71,7 +75,9 @@ class Detector:
             net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
         except Exception as e:
             raise UserError(f"corrupt or incompatible detector checkpoint {path}: {type(e).__name__}: {e}") from None
-        return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}))
+        ref = ck.get("reference_calibration")
+        return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
+                   ReferenceCalibration(**ref) if ref else None)
 
     def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
         import torch
@@ -85,6 +91,13 @@ class Detector:
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         return self.calibration(self.logits(crops))
 
+    def calibrated(self, logits: np.ndarray, reference: float | None = None) -> np.ndarray:
+        """P(generated) for frame logits (or a video's mean logit), relative to the reference logit when the
+        checkpoint has that calibration and a reference could be rendered."""
+        if self.reference is not None and reference is not None and np.isfinite(reference):
+            return self.reference(logits, reference)
+        return self.calibration(logits)
+
     def save(self, path: Path, info: dict) -> None:
         """Half-precision weights (small enough to commit), config, calibration, threshold; written atomically."""
         import torch
@@ -94,5 +107,6 @@ class Detector:
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
         tmp = path.with_suffix(".tmp")
         torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
-                    "threshold": self.threshold, "info": info, "format": 1}, tmp)
+                    "threshold": self.threshold, "info": info, "format": 1,
+                    "reference_calibration": asdict(self.reference) if self.reference else None}, tmp)
         tmp.replace(path)

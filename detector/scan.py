@@ -15,7 +15,7 @@ import numpy as np
 from likeness.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reference_logit
 
 
 @dataclass
@@ -23,6 +23,8 @@ class ScanConfig:
     rate: float = 2.0                 # frames sampled per second of video
     max_seconds: float | None = None  # scan only the start of long videos
     provenance: bool = True           # also run `likeness verify`'s checks
+    reference: bool = False           # score relative to a rendering of the same face (detector.reference;
+                                      # experimental: see benchmarks/RESULTS.md)
     checkpoint: Path | None = None
 
 
@@ -39,6 +41,7 @@ class ScanResult:
     timeline: list[dict] = field(default_factory=list)  # [{"second": s, "probability_fake": p}]
     frames: list[dict] = field(default_factory=list)    # [{"t": seconds, "faces": n, "probability_fake": p}]
     provenance: dict | None = None
+    reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
     error: str | None = None
     seconds_scanned: float = 0.0
     scan_time_s: float = 0.0
@@ -70,12 +73,16 @@ class Scanner:
         self._cropper = FaceCropper  # a fresh tracker per video
 
     def scan_file(self, path: Path) -> ScanResult:
-        from .faces import count_tracks
+        from .faces import count_tracks, sample_frames
 
         t0 = time.perf_counter()
         path = Path(path)
+        cropper, frames, first_face = self._cropper(max_faces=4), [], None
         try:
-            frames = self._cropper(max_faces=4).video(path, self.cfg.rate, self.cfg.max_seconds)
+            for t, rgb in sample_frames(path, self.cfg.rate, self.cfg.max_seconds):
+                frames.append(cropper(rgb, t))
+                if first_face is None and frames[-1].crops:
+                    first_face = rgb
         except UserError as e:
             return ScanResult(str(path), "error", "error", error=str(e), scan_time_s=time.perf_counter() - t0)
         res = ScanResult(str(path), "ok", "real", threshold=self.detector.threshold, frames_sampled=len(frames),
@@ -90,16 +97,31 @@ class Scanner:
             logits = self.detector.logits(np.stack([c for f in with_face for c in f.crops]))
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
-            res.probability_fake = float(self.detector.calibration(per_frame.mean()))
+            ref = self._reference(first_face)
+            res.reference_logit = ref
+            res.probability_fake = float(self.detector.calibrated(per_frame.mean(), ref))
             res.verdict = "fake" if res.probability_fake >= self.detector.threshold else "real"
-            probs = self.detector.calibration(per_frame)
+            probs = self.detector.calibrated(per_frame, ref)
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": float(p)}
                           for f, p in zip(with_face, probs)]
             seconds = np.array([int(f.t) for f in with_face])
-            res.timeline = [{"second": int(s), "probability_fake": float(self.detector.calibration(per_frame[seconds == s].mean()))}
+            res.timeline = [{"second": int(s), "probability_fake": float(self.detector.calibrated(per_frame[seconds == s].mean(), ref))}
                             for s in np.unique(seconds)]
         res.scan_time_s = time.perf_counter() - t0
         return res
+
+
+    def _reference(self, rgb: np.ndarray) -> float | None:
+        """The detector's logit on a rendering of the (largest) face in the video's first frame with one;
+        None when the checkpoint has no reference calibration, it is switched off or no face can be rendered."""
+        from .reference import reference_crops
+
+        if not self.cfg.reference or self.detector.reference is None:
+            return None
+        try:
+            return float(self.detector.logits(reference_crops(rgb, self._cropper(max_faces=1))).mean())
+        except UserError:
+            return None
 
 
 def provenance_summary(path: Path) -> dict:

@@ -19,11 +19,13 @@ from .model import DEFAULT_CHECKPOINT, Calibration, DetectorConfig
 class TrainConfig:
     data: Path = Path("data/detector")
     out: Path = DEFAULT_CHECKPOINT
-    steps: int = 1200
+    steps: int = 600
     batch: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.05
     mark_real: bool = True          # give real crops the generator's watermark too (so it is not a cue)
+    pair_fraction: float = 0.5      # of each batch: real and generated crops of the same person (reenactments)
+    ref_beta: float = 0.5           # logged: val frame AUC of logit - ref_beta * the video's reference logit
     val_fraction: float = 0.2       # of training identities, for checkpoint choice and calibration
     eval_every: int = 100
     seed: int = 0
@@ -92,10 +94,19 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
+    pairs = paired_identities(tr)
     loss_fn = torch.nn.BCEWithLogitsLoss()
+    files = video_files(cfg.data, index)
+    val_refs = reference_crops(va, files)   # rendered once; only their logits change during training
 
-    def logits_of(c: Crops) -> np.ndarray:
-        out = Detector(net, cfg.model, Calibration()).logits(c.x)  # puts the net in eval mode
+    def val_metrics() -> dict:
+        d = Detector(net, cfg.model, Calibration())  # puts the net in eval mode
+        logits = d.logits(va.x)
+        out = {"val_frame_auc": auc(va.label, logits)}
+        if val_refs:
+            r = frame_references(va, reference_logits(d, va, val_refs))
+            ok = np.isfinite(r)
+            out["val_frame_auc_reference"] = auc(va.label[ok], logits[ok] - cfg.ref_beta * r[ok])
         net.train()
         return out
 
@@ -110,7 +121,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                            "test_crops": len(test_c.x)})
         running = []
         for step in range(1, cfg.steps + 1):
-            idx = np.concatenate([rng.choice(b, cfg.batch // 2) for b in by_class])
+            idx = sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng)
             x = np.stack([degrade(tr.x[i], rng) for i in idx])
             y = torch.from_numpy(tr.label[idx].astype(np.float32))
             loss = loss_fn(net(to_tensor(x, cfg.model.size))[:, 0], y)
@@ -120,8 +131,8 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
             sched.step()
             running.append(loss.item())
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                val_auc = auc(va.label, logits_of(va))
-                metrics = {"train_loss": float(np.mean(running)), "val_frame_auc": val_auc}
+                metrics = {"train_loss": float(np.mean(running)), **val_metrics()}
+                val_auc = metrics["val_frame_auc"]
                 running = []
                 mlflow.log_metrics(metrics, step=step)
                 history["step"].append(step)
@@ -132,9 +143,11 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                 if progress:
                     progress(step, cfg.steps, metrics)
         net.load_state_dict(best[2])
-        calibration = fit_calibration(va.label, logits_of(va))
+        calibration = fit_calibration(va.label, Detector(net, cfg.model, Calibration()).logits(va.x))
         detector = Detector(net, cfg.model, calibration, threshold=0.5)
-        metrics = evaluate(detector, test_c, real_pair)
+        detector.reference = fit_reference(detector, va, val_refs)
+        test_refs = reference_crops(test_c, files)
+        metrics = evaluate(detector, test_c, real_pair, test_refs)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
                 "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
@@ -142,12 +155,33 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                 "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
         detector.save(cfg.out, info)
         cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
-        plot_roc(detector, test_c, cfg.out.with_suffix(".roc.png"))
+        plot_roc(detector, test_c, cfg.out.with_suffix(".roc.png"), test_refs)
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float) and np.isfinite(v)})
         for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
             if f.is_file():
                 mlflow.log_artifact(str(f))
     return info
+
+
+def paired_identities(c: Crops) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(real crop indices, generated crop indices) of each person seen as both (self-reenactment)."""
+    out = []
+    for ident in np.unique(c.identity):
+        real, fake = (np.flatnonzero((c.identity == ident) & (c.label == k)) for k in (0, 1))
+        if len(real) and len(fake):
+            out.append((real, fake))
+    return out
+
+
+def sample_batch(by_class: list[np.ndarray], pairs: list, batch: int, pair_fraction: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Half real, half generated; `pair_fraction` of it as same-person pairs, so that who is in the frame
+    cannot be the cue (the classifier has to find the rendering)."""
+    n_pairs = int(batch * pair_fraction) // 2 if pairs else 0
+    idx = [rng.choice(b, batch // 2 - n_pairs) for b in by_class]
+    for k in rng.integers(0, len(pairs), n_pairs) if n_pairs else []:
+        idx.append([rng.choice(pairs[k][0]), rng.choice(pairs[k][1])])
+    return np.concatenate(idx).astype(np.int64)
 
 
 def fit_calibration(y: np.ndarray, logits: np.ndarray) -> Calibration:
@@ -160,21 +194,73 @@ def fit_calibration(y: np.ndarray, logits: np.ndarray) -> Calibration:
     return Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
 
-def evaluate(detector, c: Crops, real_pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
-    """Frame- and video-level AUC on held-out crops, and how real frames score with and without the watermark."""
+def video_files(data: Path, index: dict) -> dict[str, Path]:
+    """Video name -> file, for the fakes in `data`/fakes and the real videos the data was built from."""
+    from .scan import find_videos
+
+    files = {Path(f["video"]).stem: Path(data) / "fakes" / f["video"] for f in index["fakes"] if "path" in f}
+    real = Path(index["config"]["real_videos"])
+    if real.is_dir():
+        files |= {p.stem: p for p in find_videos([real])}
+    return {k: v for k, v in files.items() if v.is_file()}
+
+
+def reference_crops(c: Crops, files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """Per video of `c` whose file is at hand: crops of a rendering of its face (detector.reference)."""
+    from .faces import FaceCropper
+    from .reference import video_reference_crops
+
+    out = {v: video_reference_crops(files[v], FaceCropper(max_faces=1)) for v in np.unique(c.video) if v in files}
+    return {v: r for v, r in out.items() if r is not None}
+
+
+def reference_logits(detector, c: Crops, refs: dict[str, np.ndarray]) -> np.ndarray:
+    """Per video of `c` (in `video_scores` order): the mean logit on its reference crops, NaN without one."""
+    return np.array([detector.logits(refs[v]).mean() if v in refs else np.nan for v in np.unique(c.video)])
+
+
+def frame_references(c: Crops, per_video: np.ndarray) -> np.ndarray:
+    """Each crop's video's reference logit (`per_video` in `video_scores` order)."""
+    return per_video[np.searchsorted(np.unique(c.video), c.video)]
+
+
+def fit_reference(detector, va: Crops, refs: dict[str, np.ndarray]):
+    """ReferenceCalibration on validation videos, or None when too few of them have a reference."""
+    from .reference import ReferenceCalibration
+
+    _, y, s = video_scores(va, detector.logits(va.x))
+    r = reference_logits(detector, va, refs)
+    ok = np.isfinite(r)
+    if ok.sum() < 4 or len(set(y[ok].tolist())) < 2:
+        return None
+    return ReferenceCalibration.fit(s[ok], r[ok], y[ok])
+
+
+def evaluate(detector, c: Crops, real_pair: tuple[np.ndarray, np.ndarray] | None = None,
+             refs: dict[str, np.ndarray] | None = None) -> dict:
+    """Frame- and video-level AUC on held-out crops (also relative to each video's reference rendering when
+    the detector has that calibration), and how real frames score with and without the watermark."""
     if not len(c.x):
         return {"test_frame_auc": float("nan"), "test_video_auc": float("nan"), "test_videos": 0, "test_frames": 0}
     logits = detector.logits(c.x)
-    _, vy, vs = video_scores(c, logits)
+    vids, vy, vs = video_scores(c, logits)
     out = {"test_frame_auc": auc(c.label, logits), "test_video_auc": auc(vy, vs),
            "test_videos": int(len(vy)), "test_frames": int(len(c.x))}
+    if detector.reference is not None and refs:
+        r = reference_logits(detector, c, refs)
+        ok = np.isfinite(r)
+        frame_ref = frame_references(c, r)
+        keep = np.isfinite(frame_ref)
+        out |= {"test_video_auc_reference": auc(vy[ok], detector.reference(vs[ok], r[ok])),
+                "test_frame_auc_reference": auc(c.label[keep], detector.reference(logits[keep], frame_ref[keep])),
+                "test_videos_with_reference": int(ok.sum())}
     if real_pair is not None and len(real_pair[0]):
         out["real_test_p_fake_unmarked"] = float(detector.probabilities(real_pair[0]).mean())
         out["real_test_p_fake_marked"] = float(detector.probabilities(real_pair[1]).mean())
     return out
 
 
-def plot_roc(detector, c: Crops, path: Path) -> None:
+def plot_roc(detector, c: Crops, path: Path, refs: dict[str, np.ndarray] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,8 +271,13 @@ def plot_roc(detector, c: Crops, path: Path) -> None:
         return
     logits = detector.logits(c.x)
     _, vy, vs = video_scores(c, logits)
+    curves = [("frames", c.label, logits), ("videos", vy, vs)]
+    if detector.reference is not None and refs:
+        r = reference_logits(detector, c, refs)
+        ok = np.isfinite(r)
+        curves.append(("videos vs reference", vy[ok], detector.reference(vs[ok], r[ok])))
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name, y, s in (("frames", c.label, logits), ("videos", vy, vs)):
+    for name, y, s in curves:
         if len(set(y.tolist())) == 2:
             fpr, tpr, _ = roc_curve(y, s)
             ax.plot(fpr, tpr, label=f"{name} (AUC {auc(y, s):.3f})")

@@ -71,6 +71,38 @@ def test_generated_scores_higher_than_real(shipped, shared, mona_lisa, speech_3s
     assert r_fake.provenance["watermark_found"] and r_fake.provenance["verdict"] == "verified"
     assert not r_real.provenance["watermark_found"]
     assert r_fake.face_tracks == 1 and r_fake.timeline and r_fake.timeline[0]["second"] == 0
+    assert r_fake.reference_logit is None  # frames alone by default
+    ref_fake, ref_real = scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, reference=True))
+    assert ref_fake.reference_logit is not None and ref_real.reference_logit is not None
+    assert ref_fake.probability_fake > ref_real.probability_fake
+
+
+def test_reference_rendering_is_deterministic(mona_lisa):
+    from detector.faces import FaceCropper
+    from detector.reference import REF_RATE, REF_SECONDS, reference_crops, speech_like
+    from generator.face.analysis import load_image
+
+    assert np.array_equal(speech_like(2.0, seed=3), speech_like(2.0, seed=3))
+    rgb = load_image(mona_lisa)
+    a, b = (reference_crops(rgb, FaceCropper(max_faces=1)) for _ in range(2))
+    assert a.shape[1:] == (128, 128, 3) and len(a) >= REF_SECONDS * REF_RATE and np.array_equal(a, b)
+    assert a.std(0).mean() > 0.5  # the face moves: not one frame repeated
+
+
+def test_reference_calibration_cancels_a_per_person_offset():
+    """Known answer: scores = person's offset + 1 for fakes; the reference carries the offset. Frames alone rank
+    badly across people; relative to the reference the two classes separate completely."""
+    from detector.reference import ReferenceCalibration
+    from eval.roc import roc_metrics
+
+    rng = np.random.default_rng(0)
+    offset = rng.normal(0, 3, 40)
+    y = np.tile([0, 1], 20)
+    suspect = offset + y + rng.normal(0, 0.05, 40)
+    reference = offset + 1 + rng.normal(0, 0.05, 40)
+    cal = ReferenceCalibration.fit(suspect, reference, y)
+    assert roc_metrics(y, suspect)["auc"] < 0.8
+    assert roc_metrics(y, cal(suspect, reference))["auc"] == 1.0 and cal.c < 0 < cal.a
 
 
 def _cli(*args):
@@ -91,9 +123,9 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     r = _cli("scan", bad, audio_only, image, llama, "--json", "--max-seconds", 2, "--report", report)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 4 and all(row["schema"] == 1 for row in rows)
+    assert len(rows) == 4 and all(row["schema"] == 2 for row in rows)
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
-            "face_tracks", "timeline", "provenance", "error", "seconds_scanned", "scan_time_s"}
+            "face_tracks", "timeline", "provenance", "reference_logit", "error", "seconds_scanned", "scan_time_s"}
     assert all(keys <= set(row) for row in rows)
     by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
     assert by_name["corrupt.mp4"]["status"] == "error" and by_name["corrupt.mp4"]["error"]
