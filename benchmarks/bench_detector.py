@@ -11,7 +11,6 @@ per motion model. Then a 60 s 720p video is scanned with default settings to tim
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
 from eval.clips import cut_segments  # noqa: E402
@@ -53,8 +52,7 @@ def ablation_lines(path: Path, info: dict) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     ap.add_argument("--detector-data", type=Path, default=Path("data/detector"))
     ap.add_argument("--rate", type=float, default=4.0)
     ap.add_argument("--ablation", type=Path, default=Path("data/detector/no_mark_real.pt"),

@@ -7,13 +7,12 @@ MLflow run) and copies its main tables here.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from eval.run import run_eval  # noqa: E402
 from eval.suite import suite  # noqa: E402
 
@@ -29,9 +28,8 @@ def table(rows: dict[str, dict], cols: tuple[str, ...] | list[str], first: str) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = bench_parser(__doc__)
     ap.add_argument("--suite", default="full")
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     a = ap.parse_args()
     cfg = suite(a.suite, a.data)
     out = Path("reports") / f"eval-{a.suite}"

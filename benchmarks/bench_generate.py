@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -14,14 +13,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 
 STAGES = ("audio", "analysis", "motion", "render", "watermark", "encode", "sign")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     image, audio = a.data / "portraits" / "lp_s9.jpg", a.data / "speech" / "st_RD_Radio31_000.wav"

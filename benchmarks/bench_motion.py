@@ -13,7 +13,6 @@ audio guidance scale shows how CFG trades sync against diversity. Motion cost is
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from eval.judges import Landmarks68, mouth_track  # noqa: E402
 from eval.lipsync import audio_envelope, lagged_correlation, lip_sync  # noqa: E402
 from eval.motion import diversity, frechet_distance, head_stats, standardise, window_features  # noqa: E402
@@ -61,8 +60,7 @@ def streaming_latency(dit: DiTMotion, samples: np.ndarray, chunk: int = 1600) ->
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--seeds", type=int, default=4)
     a = ap.parse_args()

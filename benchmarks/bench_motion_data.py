@@ -10,7 +10,6 @@ whose best lag wanders far from zero, or whose peak correlation is low, carry li
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from eval.judges import mouth_track  # noqa: E402
 from eval.lipsync import audio_envelope, lip_sync  # noqa: E402
 from generator.audio import load_audio  # noqa: E402
@@ -29,8 +28,7 @@ from likeness.errors import UserError  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     a = ap.parse_args()
     info = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
     role = {**{c: "train" for c in info["train_clips"]}, **{c: "held out" for c in info["val_clips"]}}

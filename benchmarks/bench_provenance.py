@@ -9,7 +9,6 @@ and whole (up to 250 frames), is scanned for false positives.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
 from provenance import dwtdct  # noqa: E402
 from provenance.detect import detect_file, detect_frames  # noqa: E402
@@ -78,8 +77,7 @@ def attacks(tmp: Path):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     ap.add_argument("--frames", type=int, default=250, help="frames per video (likeness verify reads 250)")
     a = ap.parse_args()
     videos = sorted((a.data / "real_videos").glob("*.mp4"))

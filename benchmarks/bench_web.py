@@ -8,7 +8,6 @@ latency, throughput, the server's peak resident memory (VmHWM) and its temporary
 """
 from __future__ import annotations
 
-import argparse
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -32,8 +31,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap = bench_parser(__doc__)
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--clients", type=int, default=8)
     a = ap.parse_args()

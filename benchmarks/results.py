@@ -1,6 +1,7 @@
 """Shared helpers for benchmark scripts: machine description and section-wise updates of RESULTS.md."""
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -8,7 +9,15 @@ from datetime import date
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HEADER = "# Benchmark results\n\nEach section is rewritten by the script named in it; rerun with `make bench`.\n"
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, with `--data` (the shared dev data beside the checkout by default)."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
+    return ap
 
 
 def machine() -> str:

@@ -75,9 +75,6 @@ class FaceCropper:
             out.widths.append(float(np.ptp(lm[:, 0])))
         return out
 
-    def video(self, path: Path, rate: float = 2.0, max_seconds: float | None = None) -> list[SampledFrame]:
-        return [self(rgb, t) for t, rgb in sample_frames(path, rate, max_seconds)]
-
 
 def count_tracks(frames: list[SampledFrame], max_jump: float = 0.6) -> int:
     """Distinct faces over time: a face continues a track if its centre moved less than `max_jump` face widths."""

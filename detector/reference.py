@@ -41,15 +41,15 @@ def speech_like(seconds: float, rate: int = 16_000, seed: int = 0) -> np.ndarray
 
 
 def h264_round_trip(frames: list[np.ndarray], fps: float = FPS, crf: int = 18) -> list[np.ndarray]:
-    """Encode RGB frames to H.264 (yuv420p) and decode them again, in memory."""
+    """Encode RGB frames as the generator's writer does and decode them again, in memory."""
     import av
+
+    from generator.video import add_h264_stream
 
     buf = io.BytesIO()
     h, w = frames[0].shape[:2]
     with av.open(buf, "w", format="mp4") as c:
-        s = c.add_stream("libx264", rate=int(round(fps)))
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
-        s.options = {"crf": str(crf), "preset": "veryfast"}
+        s = add_h264_stream(c, fps, (w, h), crf)
         for i, f in enumerate(frames):
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
             vf.pts = i

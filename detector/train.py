@@ -146,8 +146,8 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         calibration = fit_calibration(va.label, Detector(net, cfg.model, Calibration()).logits(va.x))
         detector = Detector(net, cfg.model, calibration, threshold=0.5)
         detector.reference = fit_reference(detector, va, val_refs)
-        test_refs = reference_crops(test_c, files)
-        metrics = evaluate(detector, test_c, real_pair, test_refs)
+        curves = held_out_curves(detector, test_c, reference_crops(test_c, files))
+        metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
                 "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
@@ -155,7 +155,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                 "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
         detector.save(cfg.out, info)
         cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
-        plot_roc(detector, test_c, cfg.out.with_suffix(".roc.png"), test_refs)
+        plot_roc(curves, cfg.out.with_suffix(".roc.png"))
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float) and np.isfinite(v)})
         for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
             if f.is_file():
@@ -236,48 +236,51 @@ def fit_reference(detector, va: Crops, refs: dict[str, np.ndarray]):
     return ReferenceCalibration.fit(s[ok], r[ok], y[ok])
 
 
-def evaluate(detector, c: Crops, real_pair: tuple[np.ndarray, np.ndarray] | None = None,
-             refs: dict[str, np.ndarray] | None = None) -> dict:
-    """Frame- and video-level AUC on held-out crops (also relative to each video's reference rendering when
-    the detector has that calibration), and how real frames score with and without the watermark."""
-    if not len(c.x):
-        return {"test_frame_auc": float("nan"), "test_video_auc": float("nan"), "test_videos": 0, "test_frames": 0}
+def held_out_curves(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(labels, scores) on held-out crops: frames and videos, and both relative to each video's reference
+    rendering when the detector has that calibration."""
     logits = detector.logits(c.x)
-    vids, vy, vs = video_scores(c, logits)
-    out = {"test_frame_auc": auc(c.label, logits), "test_video_auc": auc(vy, vs),
-           "test_videos": int(len(vy)), "test_frames": int(len(c.x))}
+    _, vy, vs = video_scores(c, logits)
+    curves = {"frames": (c.label, logits), "videos": (vy, vs)}
     if detector.reference is not None and refs:
         r = reference_logits(detector, c, refs)
-        ok = np.isfinite(r)
-        frame_ref = frame_references(c, r)
+        ok, frame_ref = np.isfinite(r), frame_references(c, r)
         keep = np.isfinite(frame_ref)
-        out |= {"test_video_auc_reference": auc(vy[ok], detector.reference(vs[ok], r[ok])),
-                "test_frame_auc_reference": auc(c.label[keep], detector.reference(logits[keep], frame_ref[keep])),
-                "test_videos_with_reference": int(ok.sum())}
+        curves["videos vs reference"] = (vy[ok], detector.reference(vs[ok], r[ok]))
+        curves["frames vs reference"] = (c.label[keep], detector.reference(logits[keep], frame_ref[keep]))
+    return curves
+
+
+def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
+             real_pair: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Frame- and video-level AUC from `held_out_curves`, and how real frames score with and without the watermark."""
+    if not len(curves["frames"][0]):
+        return {"test_frame_auc": float("nan"), "test_video_auc": float("nan"), "test_videos": 0, "test_frames": 0}
+    vy = curves["videos"][0]
+    out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
+           "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
+    if "videos vs reference" in curves:
+        out |= {"test_video_auc_reference": auc(*curves["videos vs reference"]),
+                "test_frame_auc_reference": auc(*curves["frames vs reference"]),
+                "test_videos_with_reference": int(len(curves["videos vs reference"][0]))}
     if real_pair is not None and len(real_pair[0]):
         out["real_test_p_fake_unmarked"] = float(detector.probabilities(real_pair[0]).mean())
         out["real_test_p_fake_marked"] = float(detector.probabilities(real_pair[1]).mean())
     return out
 
 
-def plot_roc(detector, c: Crops, path: Path, refs: dict[str, np.ndarray] | None = None) -> None:
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
 
-    if not len(c.x):
+    if not len(curves["frames"][0]):
         return
-    logits = detector.logits(c.x)
-    _, vy, vs = video_scores(c, logits)
-    curves = [("frames", c.label, logits), ("videos", vy, vs)]
-    if detector.reference is not None and refs:
-        r = reference_logits(detector, c, refs)
-        ok = np.isfinite(r)
-        curves.append(("videos vs reference", vy[ok], detector.reference(vs[ok], r[ok])))
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name, y, s in curves:
+    for name in ("frames", "videos", "videos vs reference"):
+        y, s = curves.get(name, (np.zeros(0), np.zeros(0)))
         if len(set(y.tolist())) == 2:
             fpr, tpr, _ = roc_curve(y, s)
             ax.plot(fpr, tpr, label=f"{name} (AUC {auc(y, s):.3f})")

@@ -17,6 +17,17 @@ from likeness.files import publish
 from .audio import Audio
 
 
+def add_h264_stream(container, fps: float, size: tuple[int, int], crf: int = 18, preset: str = "veryfast"):
+    """The H.264 (yuv420p, constant quality) video stream every Likeness MP4 is encoded with."""
+    rate = Fraction(fps).limit_denominator(1001)
+    stream = container.add_stream("libx264", rate=rate)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"crf": str(crf), "preset": preset}
+    stream.codec_context.time_base = 1 / rate
+    return stream
+
+
 class VideoWriter:
     """Writes RGB frames (and optional mono audio) to an MP4, atomically.
 
@@ -37,12 +48,7 @@ class VideoWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self._container = av.open(tmp, "w", format="mp4")
-        rate = Fraction(fps).limit_denominator(1001)
-        self._video = self._container.add_stream("libx264", rate=rate)
-        self._video.width, self._video.height = size
-        self._video.pix_fmt = "yuv420p"
-        self._video.options = {"crf": str(crf), "preset": preset}
-        self._video.codec_context.time_base = 1 / rate
+        self._video = add_h264_stream(self._container, fps, size, crf, preset)
         self._audio = audio
         if audio is not None:
             self._astream = self._container.add_stream("aac", rate=audio.rate)
