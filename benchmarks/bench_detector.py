@@ -4,8 +4,9 @@
 
 Needs the crops/fakes from `make train-detector` (data/detector): its test identities are the held-out
 people and portraits. Each held-out video (real footage, and fakes rendered with the DiT and with the
-procedural motion) is scanned as it is and after H.264 CRF 28 + 0.5x resize, by the default scanner (frames alone) and
-with `--reference` (scores relative to a rendering of the same face, `detector.reference`).
+procedural motion) is scanned as it is and after H.264 CRF 28 + 0.5x resize, by the default scanner (frames
+alone), with `--temporal` (also the face's warp consistency over time, `detector.temporal`) and with
+`--reference` (also relative to a rendering of the same face, `detector.reference`).
 Video-level AUC, EER and TPR at 1% FPR, and frame-level AUC (the unit DeepfakeBench reports), overall and
 per motion model. Then a 60 s 720p video is scanned with default settings to time the scanner.
 """
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -27,8 +29,49 @@ from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
 from eval.clips import cut_segments  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
-from eval.roc import roc_metrics  # noqa: E402
+from eval.roc import auc_interval, roc_metrics  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
+
+
+PLOT = Path(__file__).parent / "detector_cues.png"
+
+
+class Row(NamedTuple):
+    """One held-out video under one condition, as the three scanners saw it."""
+    name: str
+    identity: str                 # the person or portrait (for the bootstrap interval)
+    kind: str                     # "real", "dit" or "procedural"
+    size: int                     # generator canvas (0 for real footage)
+    label: int                    # 1 = generated
+    p_fake: float                 # default scanner (frames alone)
+    p_fake_temporal: float        # --temporal
+    p_fake_reference: float       # --reference
+    frame_p_fake: list[float]     # per frame
+    temporal: float | None        # warp consistency
+    reference_logit: float | None
+
+
+def plot_cues(rows: dict[str, list], path: Path) -> None:
+    """Each held-out video: the default P(fake) (as a logit) against its warp consistency, real vs generated."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(rows), figsize=(5 * len(rows), 4.2), sharey=True)
+    for ax, (cond, rs) in zip(np.atleast_1d(axes), rows.items()):
+        for label, name, colour in ((0, "real", "tab:green"), (1, "generated", "tab:red")):
+            pts = np.array([(r.temporal, np.log(r.p_fake / (1 - r.p_fake)))
+                            for r in rs if r.label == label and r.temporal is not None])
+            if len(pts):
+                ax.scatter(pts[:, 0], pts[:, 1], s=22, c=colour, label=name, alpha=0.8)
+        ax.set_title(f"held-out videos, {cond}")
+        ax.set_xlabel("warp consistency over 1 s (detector.temporal)")
+        ax.legend(loc="upper left")
+    np.atleast_1d(axes)[0].set_ylabel("frames alone (default): logit of P(fake)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def ablation_lines(path: Path, info: dict) -> list[str]:
@@ -39,13 +82,14 @@ def ablation_lines(path: Path, info: dict) -> list[str]:
     ab = json.loads(path.with_suffix(".json").read_text())
     return [
         "",
-        "| training | test frame AUC | test video AUC | test video AUC vs reference | real frames P(fake) as they are | the same frames watermarked |",
+        "| training | test frame AUC | test video AUC | test video AUC, `--temporal` | real frames P(fake) as they are | the same frames watermarked |",
         "|---|---|---|---|---|---|",
-    ] + [f"| {name} | {d['test_frame_auc']:.3f} | {d['test_video_auc']:.3f} | {d.get('test_video_auc_reference', float('nan')):.3f} | "
+    ] + [f"| {name} | {d['test_frame_auc']:.3f} | {d['test_video_auc']:.3f} | {d.get('test_video_auc_temporal', float('nan')):.3f} | "
          f"{d['real_test_p_fake_unmarked']:.3f} | "
          f"{d['real_test_p_fake_marked']:.3f} |" for name, d in (("real crops watermarked too (shipped)", info),
                                                                    ("fakes only watermarked (ablation)", ab))] + [
         "",
+        "Test columns: training's own evaluation on the held-out crops (whole videos, not 5-s segments). "
         "If the detector had learned the watermark, watermarked real frames would score as fake.",
         "",
     ]
@@ -65,21 +109,22 @@ def main() -> None:
     info = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
     test = set(index["test_identities"])
     scanner = Scanner(ScanConfig(rate=a.rate, provenance=False))
+    temporal = Scanner(ScanConfig(rate=a.rate, provenance=False, temporal=True))
     relative = Scanner(ScanConfig(rate=a.rate, provenance=False, reference=True))
     rows: dict[str, list] = {"clean": [], "degraded": []}
     with tempfile.TemporaryDirectory() as tmp:
-        videos = [(seg, "real", 0) for p in sorted((a.data / "real_videos").glob("*.mp4")) if p.stem in test
+        videos = [(seg, p.stem, "real", 0, 0) for p in sorted((a.data / "real_videos").glob("*.mp4")) if p.stem in test
                   for seg in cut_segments(p, Path(tmp), 5.0, 100)]
-        videos += [(Path(f["path"]), f["kind"].split("-")[1], 1) for f in index["fakes"]
+        videos += [(Path(f["path"]), f["identity"], f["kind"].split("-")[1], 1, f.get("size", 256)) for f in index["fakes"]
                    if "path" in f and f["identity"] in test]
-        for i, (path, kind, label) in enumerate(videos):
+        for i, (path, identity, kind, label, size) in enumerate(videos):
             for cond in rows:
                 src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
-                r, q = scanner.scan_file(src), relative.scan_file(src)
+                r, w, q = scanner.scan_file(src), temporal.scan_file(src), relative.scan_file(src)
                 if r.probability_fake is not None:
-                    rows[cond].append((kind, label, r.probability_fake, [f["probability_fake"] for f in r.frames],
-                                       q.probability_fake, [f["probability_fake"] for f in q.frames], q.reference_logit,
-                                       path.stem))
+                    rows[cond].append(Row(path.stem, identity, kind, size, label, r.probability_fake, w.probability_fake,
+                                          q.probability_fake, [x["probability_fake"] for x in r.frames],
+                                          w.temporal_consistency, q.reference_logit))
             print(path.name, "done", flush=True)
 
         # throughput: a 60 s 720p video (a real clip, upscaled and looped)
@@ -97,8 +142,8 @@ def main() -> None:
 
     by_person: dict[str, list] = {}
     for row in rows["clean"]:
-        if row[1] == 0 and row[6] is not None:
-            by_person.setdefault(row[7].rsplit("_", 1)[0], []).append(row[6])
+        if row.label == 0 and row.reference_logit is not None:
+            by_person.setdefault(row.identity, []).append(row.reference_logit)
     ref_spread = max((np.ptp(v) for v in by_person.values()), default=float("nan"))
     lines = [
         "## Detector (issue #5)",
@@ -106,35 +151,44 @@ def main() -> None:
         f"Command: `python benchmarks/bench_detector.py` (via `make bench`, after `make train-detector`). Machine: {machine()}.",
         f"Model: timm `{info['model']['arch']}` at {info['model']['size']} px "
         f"trained from scratch, {info['train_minutes']:.1f} min, checkpoint {DEFAULT_CHECKPOINT.stat().st_size / 1e6:.1f} MB (fp16). "
-        f"Held-out identities: {len(test)} ({sum(1 for v in videos if v[2] == 0)} real 5 s segments of "
+        f"Held-out identities: {len(test)} ({sum(1 for v in videos if v[3] == 0)} real 5 s segments of "
         f"{len([t for t in test if not t.startswith('portrait:')])} people, re-encoded at CRF 18 like the fakes; "
-        f"{sum(1 for v in videos if v[2] == 1)} fakes of 6 s); "
-        f"{a.rate:g} sampled frames per second. Default scanner: the calibrated mean of frame logits. "
-        "`--reference` (experimental): the mean frame logit and the logit of a rendering of the same face (the "
-        "segment's first frame re-animated by our renderer) are calibrated together on validation videos, meant to "
-        "cancel what the person's looks do to the score.",
+        f"{sum(1 for v in videos if v[3] == 1)} fakes of 6 s at 256 or 512 px); "
+        f"{a.rate:g} sampled frames per second. Default scanner: the calibrated mean frame logit. `--temporal` "
+        "(experimental): the mean frame logit and the face's warp consistency over 1 s (`detector.temporal`), "
+        "calibrated together on validation videos. `--reference` (experimental): the mean frame logit and the logit "
+        "of a rendering of the same face (the segment's first frame re-animated by our renderer), meant to cancel "
+        "what the person's looks do to the score. Frame AUC: single frames.",
         "",
-        "| condition | fakes | video AUC | EER | TPR @ 1% FPR | frame AUC | video AUC, `--reference` | frame AUC, `--reference` | videos (real/fake) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| condition | fakes | video AUC | 95% interval | EER | TPR @ 1% FPR | video AUC, `--temporal` | video AUC, `--reference` | frame AUC | videos (real/fake) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cond, rs in rows.items():
-        for which in ("all", "dit", "procedural"):
-            sel = [r for r in rs if r[1] == 0 or which == "all" or r[0] == which]
-            y = np.array([r[1] for r in sel])
-            v = roc_metrics(y, np.array([r[2] for r in sel]))
-            fy = np.concatenate([[r[1]] * len(r[3]) for r in sel])
-            f = roc_metrics(fy, np.concatenate([r[3] for r in sel]))
-            v0 = roc_metrics(y, np.array([r[4] for r in sel]))
-            f0 = roc_metrics(np.concatenate([[r[1]] * len(r[5]) for r in sel]), np.concatenate([r[5] for r in sel]))
-            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {v['eer']:.3f} | {v['tpr_at_1fpr']:.2f} | {f['auc']:.3f} | "
-                         f"{v0['auc']:.3f} | {f0['auc']:.3f} | {int((y == 0).sum())}/{int((y == 1).sum())} |")
+        for which in ("all", "dit", "procedural", "256 px", "512 px"):
+            sel = [r for r in rs if r.label == 0 or which in ("all", r.kind, f"{r.size} px")]
+            y = np.array([r.label for r in sel])
+            v = roc_metrics(y, np.array([r.p_fake for r in sel]))
+            lo, hi = auc_interval(y, np.array([r.p_fake for r in sel]), np.array([r.identity for r in sel]))
+            warp = roc_metrics(y, np.array([r.p_fake_temporal for r in sel]))
+            ref = roc_metrics(y, np.array([r.p_fake_reference for r in sel]))
+            f = roc_metrics(np.concatenate([[r.label] * len(r.frame_p_fake) for r in sel]),
+                            np.concatenate([r.frame_p_fake for r in sel]))
+            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {lo:.2f}-{hi:.2f} | {v['eer']:.3f} | {v['tpr_at_1fpr']:.2f} | {warp['auc']:.3f} | "
+                         f"{ref['auc']:.3f} | {f['auc']:.3f} | {int((y == 0).sum())}/{int((y == 1).sum())} |")
+    plot_cues(rows, PLOT)
     lines += [
         "",
-        "Degraded = 0.5x resize, then H.264 CRF 28. TPR @ 1% FPR with this few real videos is the TPR at zero false positives.",
+        "Degraded = 0.5x resize, then H.264 CRF 28. TPR @ 1% FPR with this few real videos is the TPR at zero false positives. "
+        "95% interval: bootstrap over people (a person's segments, or a portrait's fakes, are resampled together; "
+        "2000 draws), which is wide with 4 real people held out.",
+        f"The two cues per held-out video: [{PLOT.name}]({PLOT.name}).",
+        "",
+        f"![frame logits against warp consistency]({PLOT.name})",
+        "",
         f"Watermark control: real held-out frames score P(fake) {info.get('real_test_p_fake_unmarked', float('nan')):.3f} as they are and "
         f"{info.get('real_test_p_fake_marked', float('nan')):.3f} with the generator's watermark added (training gave both classes the mark).",
     ] + ablation_lines(a.ablation, info) + [
-        f"`--reference` rendered a reference face in {sum(r[6] is not None for rs in rows.values() for r in rs)} of "
+        f"`--reference` rendered a reference face in {sum(r.reference_logit is not None for rs in rows.values() for r in rs)} of "
         f"{sum(len(rs) for rs in rows.values())} scans. Its logit varies by person *and* by which frame it starts "
         f"from (up to {ref_spread:.1f} between 5-s segments of one person), which is why it stays off by default.",
         f"Throughput: a 60 s 1280x720 H.264 video scanned in {scan_s:.1f} s at the default 2 sampled frames per second, "

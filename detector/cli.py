@@ -18,11 +18,13 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 @friendly_errors
 def scan(
     paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 2)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 3)."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
     rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
     max_seconds: float = typer.Option(None, help="Scan only the first N seconds of each video."),
     no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark/manifest check."),
+    temporal: bool = typer.Option(False, "--temporal",
+                                  help="Experimental: also weigh how exactly the face's texture one second later is a warp of it now."),
     reference: bool = typer.Option(False, "--reference",
                                    help="Experimental: score relative to a rendering of the same face (about 1 s more per video)."),
     checkpoint: Path = typer.Option(None, help="Detector checkpoint (default: the shipped one)."),
@@ -34,7 +36,7 @@ def scan(
     from detector.scan import ScanConfig, scan as run
 
     cfg = ScanConfig(rate=rate, max_seconds=max_seconds, provenance=not no_provenance,
-                     reference=reference, checkpoint=checkpoint)
+                     temporal=temporal, reference=reference, checkpoint=checkpoint)
     with progress_bar("scanning") as update:
         results = run(paths, cfg, update, ray_address)
     for r in results:
@@ -91,7 +93,7 @@ def train_detector(
                       tracking_uri=tracking_uri, model=DetectorConfig(arch=arch))
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
-    ref = f", video relative to a reference rendering {info['test_video_auc_reference']:.3f}" \
-        if "test_video_auc_reference" in info else ""
+    extra = "".join(f", with --{k} {info[f'test_video_auc_{k}']:.3f}" for k in ("temporal", "reference")
+                    if f"test_video_auc_{k}" in info)
     typer.echo(f"trained in {info['train_minutes']:.1f} min: test AUC frame {info['test_frame_auc']:.3f}, "
-               f"video {info['test_video_auc']:.3f}{ref} -> {cfg.out} (MLflow run {info['mlflow_run']})")
+               f"video {info['test_video_auc']:.3f}{extra} -> {cfg.out} (MLflow run {info['mlflow_run']})")

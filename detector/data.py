@@ -5,7 +5,8 @@ carry its watermark and manifest, like every Likeness output):
 - self-reenactment: a real clip's first frame driven by the same clip's audio, so real and fake share
   identity and speech and the classifier has to learn rendering artefacts, not who is speaking;
 - portraits: each still portrait with a speech clip.
-Each with the DiT and the procedural motion. Real crops are stored twice, as they are and with the same
+Each with the DiT and the procedural motion, at 256 and 512 px canvases in turn. Real crops are stored
+twice, as they are and with the same
 invisible watermark the fakes carry, so training can give both classes the mark (the detector must not
 learn the watermark). Splits are by identity: a real person and their reenactments land on the same side.
 """
@@ -39,7 +40,7 @@ class DataConfig:
     fake_seconds: float = 6.0    # length of each rendered fake
     real_rate: float = 6.0       # crops per second of real footage
     fake_rate: float = 4.0       # crops per second of a fake
-    size: int = 256              # generator canvas
+    sizes: tuple[int, ...] = (256, 512)  # generator canvases, taken in turn (512 is the generator's default)
     test_fraction: float = 0.25  # of identities
     seed: int = 0
 
@@ -78,27 +79,28 @@ def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -
         portrait = tmp / f"{v.stem}.png"
         Image.fromarray(first).save(portrait)
         audio = _speech_for(v, speech, i, cfg.fake_seconds, tmp)
-        jobs += [(f"reenact-{m}", v.stem, portrait, audio, m) for m in MOTIONS]
+        jobs += [(f"reenact-{m}", v.stem, portrait, audio, m, cfg.sizes[i % len(cfg.sizes)]) for m in MOTIONS]
     if cfg.portraits:
         if not speech:
             raise UserError("portrait fakes need speech clips (--speech)")
         images = sorted(p for p in Path(cfg.portraits).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         for i, p in enumerate(images):
             audio = save_wav(tmp / f"{p.stem}.wav", *_trim(speech[i % len(speech)], cfg.fake_seconds))
-            jobs.append((f"portrait-{MOTIONS[i % 2]}", f"portrait:{p.stem}", p, audio, MOTIONS[i % 2]))
+            jobs.append((f"portrait-{MOTIONS[i % 2]}", f"portrait:{p.stem}", p, audio, MOTIONS[i % 2],
+                         cfg.sizes[(i // 2) % len(cfg.sizes)]))
     out_dir = cfg.out / "fakes"
     out_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for i, (kind, identity, image, audio, motion) in enumerate(jobs):
+    for i, (kind, identity, image, audio, motion, size) in enumerate(jobs):
         out = out_dir / f"{kind}_{identity.replace(':', '_')}.mp4"
         if progress:
             progress(i, len(jobs))
         try:
-            generate(GenerateConfig(image, audio, out, size=cfg.size, seed=cfg.seed, motion=motion))
+            generate(GenerateConfig(image, audio, out, size=size, seed=cfg.seed, motion=motion))
         except UserError as e:  # e.g. a llama: no face
-            records.append({"video": out.name, "identity": identity, "kind": kind, "skipped": str(e)})
+            records.append({"video": out.name, "identity": identity, "kind": kind, "size": size, "skipped": str(e)})
             continue
-        records.append({"video": out.name, "identity": identity, "kind": kind, "path": str(out)})
+        records.append({"video": out.name, "identity": identity, "kind": kind, "size": size, "path": str(out)})
     return records
 
 

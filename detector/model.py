@@ -8,7 +8,7 @@ import numpy as np
 
 from likeness.errors import UserError
 
-from .reference import ReferenceCalibration
+from .calibration import Calibration, VideoCalibration, pick
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "detector.pt"
 
@@ -42,23 +42,13 @@ def to_tensor(crops: np.ndarray, size: int):
     return x
 
 
-@dataclass
-class Calibration:
-    """Platt scaling fitted on validation frames: p = sigmoid(a * logit + b)."""
-    a: float = 1.0
-    b: float = 0.0
-
-    def __call__(self, logits: np.ndarray) -> np.ndarray:
-        return 1 / (1 + np.exp(-(self.a * np.asarray(logits) + self.b)))
-
-
 class Detector:
     """Scores face crops: calibrated probability that each crop is generated."""
 
     def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None,
-                 reference: ReferenceCalibration | None = None):
+                 videos: list[VideoCalibration] | None = None):
         self.net, self.cfg, self.calibration, self.threshold = net.eval(), cfg, calibration, threshold
-        self.reference = reference  # calibration relative to a rendering of the same face (detector.reference)
+        self.videos = videos or []  # mean frame logit + video cues (detector.calibration), one per cue set
         self.info = info or {}
 
     @classmethod
@@ -75,9 +65,8 @@ class Detector:
             net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
         except Exception as e:
             raise UserError(f"corrupt or incompatible detector checkpoint {path}: {type(e).__name__}: {e}") from None
-        ref = ck.get("reference_calibration")
         return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
-                   ReferenceCalibration(**ref) if ref else None)
+                   [VideoCalibration(**v) for v in ck.get("video_calibrations", [])])
 
     def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
         import torch
@@ -91,12 +80,14 @@ class Detector:
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         return self.calibration(self.logits(crops))
 
-    def calibrated(self, logits: np.ndarray, reference: float | None = None) -> np.ndarray:
-        """P(generated) for frame logits (or a video's mean logit), relative to the reference logit when the
-        checkpoint has that calibration and a reference could be rendered."""
-        if self.reference is not None and reference is not None and np.isfinite(reference):
-            return self.reference(logits, reference)
-        return self.calibration(logits)
+    def calibrated(self, logits: np.ndarray, cues: dict[str, float | None] | None = None) -> np.ndarray:
+        """P(generated) for frame logits (or a video's mean logit), together with the video's cues
+        (`temporal`, `reference`) through the checkpoint's calibration for the most cues at hand."""
+        cal = pick(self.videos, cues or {})
+        return cal(logits, cues) if cal else self.calibration(logits)
+
+    def has_cue(self, name: str) -> bool:
+        return any(name in c.cues for c in self.videos)
 
     def save(self, path: Path, info: dict) -> None:
         """Half-precision weights (small enough to commit), config, calibration, threshold; written atomically."""
@@ -107,6 +98,6 @@ class Detector:
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
         tmp = path.with_suffix(".tmp")
         torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
-                    "threshold": self.threshold, "info": info, "format": 1,
-                    "reference_calibration": asdict(self.reference) if self.reference else None}, tmp)
+                    "threshold": self.threshold, "info": info, "format": 2,
+                    "video_calibrations": [asdict(v) for v in self.videos]}, tmp)
         tmp.replace(path)

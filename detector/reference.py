@@ -3,7 +3,8 @@
 A person's looks shift the classifier's logits as a whole (some faces simply look more "rendered" than
 others), while for one person it ranks real footage below renderings almost without fail. So `likeness
 scan --reference` re-animates one frame of the suspect video with the generator's renderer and scores those
-reference crops; the verdict is calibrated on (suspect logit, reference logit), meant to cancel the person.
+reference crops; the verdict is calibrated on (suspect logit, reference logit), meant to cancel the person
+(`detector.calibration`).
 Experimental: the reference logit also depends on which frame it starts from (benchmarks/RESULTS.md).
 
 The reference goes through what the training fakes went through (256 px canvas, procedural motion driven by
@@ -13,7 +14,6 @@ never written out, so it needs no signing keys and leaves no unsigned file behin
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -77,25 +77,6 @@ def reference_frames(rgb: np.ndarray, seed: int = 0) -> list[np.ndarray]:
     frames = h264_round_trip([mark.embed(renderer.render(p, e), bits) for p, e in zip(motion.pose, motion.expr)])
     step = int(round(FPS / REF_RATE))
     return frames[::step]
-
-
-@dataclass
-class ReferenceCalibration:
-    """p(generated) = sigmoid(a * suspect_logit + c * reference_logit + b), fitted on validation videos."""
-    a: float
-    c: float
-    b: float
-
-    def __call__(self, logits: np.ndarray, reference: float) -> np.ndarray:
-        return 1 / (1 + np.exp(-(self.a * np.asarray(logits) + self.c * reference + self.b)))
-
-    @classmethod
-    def fit(cls, suspect: np.ndarray, reference: np.ndarray, y: np.ndarray) -> "ReferenceCalibration":
-        """Logistic regression of the video label on (mean suspect logit, reference logit)."""
-        from sklearn.linear_model import LogisticRegression
-
-        lr = LogisticRegression(C=1.0).fit(np.c_[suspect, reference], y)
-        return cls(float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
 
 
 def reference_crops(rgb: np.ndarray, cropper, seed: int = 0) -> np.ndarray:

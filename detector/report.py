@@ -23,18 +23,21 @@ def write_report(results: list[ScanResult], path: Path) -> Path:
     rows = []
     for r in results:
         prob = "-" if r.probability_fake is None else f"{r.probability_fake:.2f}"
+        warp = "-" if r.temporal_consistency is None else f"{r.temporal_consistency:.2f}"
         prov = (r.provenance or {}).get("summary") or (r.provenance or {}).get("error") or "-"
         colour = {"fake": "#fdd", "real": "#dfd"}.get(r.verdict, "#eee")
         rows.append(f"<tr style='background:{colour}'><td>{html.escape(Path(r.file).name)}</td><td><b>{r.verdict}</b>"
-                    f"{'<br>' + html.escape(r.error) if r.error else ''}</td><td>{prob}</td><td>{r.face_tracks}</td>"
+                    f"{'<br>' + html.escape(r.error) if r.error else ''}</td><td>{prob}</td><td>{warp}</td><td>{r.face_tracks}</td>"
                     f"<td>{r.frames_with_face}/{r.frames_sampled}</td><td>{_timeline_svg(r)}</td><td>{html.escape(prov)}</td></tr>")
     threshold = next((r.threshold for r in results if r.threshold is not None), 0.5)
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Likeness scan report</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;border-bottom:1px solid #ccc;text-align:left}}</style>
 </head><body><h1>Likeness scan report</h1>
 <p>{len(results)} files. Verdict "fake" when the calibrated probability is at least {threshold:.2f}
-(the dashed line in each timeline). Provenance is the `likeness verify` result for the same file.</p>
-<table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>face tracks</th><th>frames with a face</th>
+(the dashed line in each timeline). Warp consistency (0-1) is how exactly the face's fine texture one second
+later is a warp of the texture now: near 1 for a face animated from one photo, lower for a filmed face; it
+is part of P(fake). Provenance is the `likeness verify` result for the same file.</p>
+<table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>warp consistency</th><th>face tracks</th><th>frames with a face</th>
 <th>P(fake) per second</th><th>provenance</th></tr>
 {''.join(rows)}</table></body></html>"""
     path = Path(path)

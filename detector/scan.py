@@ -15,7 +15,7 @@ import numpy as np
 from likeness.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-SCHEMA_VERSION = 2  # 2: reference_logit
+SCHEMA_VERSION = 3  # 2: reference_logit; 3: temporal_consistency
 
 
 @dataclass
@@ -23,6 +23,8 @@ class ScanConfig:
     rate: float = 2.0                 # frames sampled per second of video
     max_seconds: float | None = None  # scan only the start of long videos
     provenance: bool = True           # also run `likeness verify`'s checks
+    temporal: bool = False            # also weigh the face's warp consistency over time (detector.temporal;
+                                      # experimental: see benchmarks/RESULTS.md)
     reference: bool = False           # score relative to a rendering of the same face (detector.reference;
                                       # experimental: see benchmarks/RESULTS.md)
     checkpoint: Path | None = None
@@ -41,6 +43,7 @@ class ScanResult:
     timeline: list[dict] = field(default_factory=list)  # [{"second": s, "probability_fake": p}]
     frames: list[dict] = field(default_factory=list)    # [{"t": seconds, "faces": n, "probability_fake": p}]
     provenance: dict | None = None
+    temporal_consistency: float | None = None  # warp consistency of the face over 1 s (detector.temporal; None: not measured)
     reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
     error: str | None = None
     seconds_scanned: float = 0.0
@@ -97,26 +100,41 @@ class Scanner:
             logits = self.detector.logits(np.stack([c for f in with_face for c in f.crops]))
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
-            ref = self._reference(first_face)
-            res.reference_logit = ref
-            res.probability_fake = float(self.detector.calibrated(per_frame.mean(), ref))
+            local = self._temporal(with_face)  # per frame: the consistency of the pair it starts (NaN: none)
+            res.temporal_consistency = float(np.nanmedian(local)) if np.isfinite(local).any() else None
+            res.reference_logit = self._reference(first_face)
+            cues = {"temporal": res.temporal_consistency, "reference": res.reference_logit}
+            res.probability_fake = float(self.detector.calibrated(per_frame.mean(), cues))
             res.verdict = "fake" if res.probability_fake >= self.detector.threshold else "real"
-            probs = self.detector.calibrated(per_frame, ref)
-            res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": float(p)}
-                          for f, p in zip(with_face, probs)]
+
+            def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's warp consistency if measured
+                near = local[m][np.isfinite(local[m])]
+                return float(self.detector.calibrated(per_frame[m].mean(), {**cues, "temporal": np.median(near)} if len(near) else cues))
+
+            res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}
+                          for i, f in enumerate(with_face)]
             seconds = np.array([int(f.t) for f in with_face])
-            res.timeline = [{"second": int(s), "probability_fake": float(self.detector.calibrated(per_frame[seconds == s].mean(), ref))}
-                            for s in np.unique(seconds)]
+            res.timeline = [{"second": int(s), "probability_fake": score(seconds == s)} for s in np.unique(seconds)]
         res.scan_time_s = time.perf_counter() - t0
         return res
 
+    def _temporal(self, frames: list) -> np.ndarray:
+        """Per frame, the warp consistency of the largest face between it and the frame 1 s later; all NaN
+        when switched off or unused by the checkpoint, NaN where there is no frame 1 s later."""
+        from .temporal import pair_consistencies
+
+        out = np.full(len(frames), np.nan)
+        if self.cfg.temporal and self.detector.has_cue("temporal"):
+            for i, c in pair_consistencies(np.stack([f.crops[0] for f in frames]), np.array([f.t for f in frames])):
+                out[i] = c
+        return out
 
     def _reference(self, rgb: np.ndarray) -> float | None:
         """The detector's logit on a rendering of the (largest) face in the video's first frame with one;
         None when the checkpoint has no reference calibration, it is switched off or no face can be rendered."""
         from .reference import reference_crops
 
-        if not self.cfg.reference or self.detector.reference is None:
+        if not self.cfg.reference or not self.detector.has_cue("reference"):
             return None
         try:
             return float(self.detector.logits(reference_crops(rgb, self._cropper(max_faces=1))).mean())

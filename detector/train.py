@@ -12,7 +12,8 @@ import numpy as np
 from likeness.errors import UserError
 
 from .augment import degrade
-from .model import DEFAULT_CHECKPOINT, Calibration, DetectorConfig
+from .calibration import Calibration, VideoCalibration
+from .model import DEFAULT_CHECKPOINT, DetectorConfig
 
 
 @dataclass
@@ -41,9 +42,10 @@ class Crops:
     video: np.ndarray
     kind: np.ndarray
     identity: np.ndarray
+    t: np.ndarray          # seconds into the video
 
     def take(self, m: np.ndarray) -> "Crops":
-        return Crops(self.x[m], self.label[m], self.video[m], self.kind[m], self.identity[m])
+        return Crops(self.x[m], self.label[m], self.video[m], self.kind[m], self.identity[m], self.t[m])
 
 
 def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple[np.ndarray, np.ndarray]]:
@@ -53,7 +55,7 @@ def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple
     if not (data / "crops.npz").is_file():
         raise UserError(f"no detector data in {data}; run `likeness train detector-data --out {data}`")
     z = np.load(data / "crops.npz")
-    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"])
+    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"], z["t"])
     test = z["test"]
     real_test = test & (z["label"] == 0)
     return (c.take(~test), c.take(test), json.loads((data / "index.json").read_text()),
@@ -143,10 +145,10 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                 if progress:
                     progress(step, cfg.steps, metrics)
         net.load_state_dict(best[2])
-        calibration = fit_calibration(va.label, Detector(net, cfg.model, Calibration()).logits(va.x))
-        detector = Detector(net, cfg.model, calibration, threshold=0.5)
-        detector.reference = fit_reference(detector, va, val_refs)
-        curves = held_out_curves(detector, test_c, reference_crops(test_c, files))
+        detector = Detector(net, cfg.model, Calibration(), threshold=0.5)
+        detector.calibration = Calibration.fit(va.label, detector.logits(va.x))
+        detector.videos = fit_video_calibrations(detector, va, video_cues(detector, va, val_refs))
+        curves = held_out_curves(detector, test_c, video_cues(detector, test_c, reference_crops(test_c, files)))
         metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
@@ -184,16 +186,6 @@ def sample_batch(by_class: list[np.ndarray], pairs: list, batch: int, pair_fract
     return np.concatenate(idx).astype(np.int64)
 
 
-def fit_calibration(y: np.ndarray, logits: np.ndarray) -> Calibration:
-    """Platt scaling with scikit-learn on validation logits."""
-    from sklearn.linear_model import LogisticRegression
-
-    if len(set(y.tolist())) < 2:
-        return Calibration()
-    lr = LogisticRegression(C=1e4).fit(logits[:, None], y)
-    return Calibration(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
-
-
 def video_files(data: Path, index: dict) -> dict[str, Path]:
     """Video name -> file, for the fakes in `data`/fakes and the real videos the data was built from."""
     from .scan import find_videos
@@ -224,30 +216,41 @@ def frame_references(c: Crops, per_video: np.ndarray) -> np.ndarray:
     return per_video[np.searchsorted(np.unique(c.video), c.video)]
 
 
-def fit_reference(detector, va: Crops, refs: dict[str, np.ndarray]):
-    """ReferenceCalibration on validation videos, or None when too few of them have a reference."""
-    from .reference import ReferenceCalibration
+def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Per video of `c` (in `video_scores` order): its warp consistency (detector.temporal) and, where its
+    reference rendering is at hand, the logit on it; NaN where a cue cannot be measured."""
+    from .temporal import warp_consistency
+
+    cues = {"temporal": np.array([warp_consistency(c.x[c.video == v], c.t[c.video == v]) for v in np.unique(c.video)])}
+    if refs:
+        cues["reference"] = reference_logits(detector, c, refs)
+    return cues
+
+
+def fit_video_calibrations(detector, va: Crops, cues: dict[str, np.ndarray]) -> list[VideoCalibration]:
+    """One VideoCalibration per combination of cues, fitted on the validation videos that have them all
+    (skipped where fewer than 4 videos, or only one class, do)."""
+    from itertools import combinations
 
     _, y, s = video_scores(va, detector.logits(va.x))
-    r = reference_logits(detector, va, refs)
-    ok = np.isfinite(r)
-    if ok.sum() < 4 or len(set(y[ok].tolist())) < 2:
-        return None
-    return ReferenceCalibration.fit(s[ok], r[ok], y[ok])
+    out = []
+    for k in range(1, len(cues) + 1):
+        for names in combinations(sorted(cues), k):
+            ok = np.all([np.isfinite(cues[n]) for n in names], axis=0)
+            if ok.sum() >= 4 and len(set(y[ok].tolist())) == 2:
+                out.append(VideoCalibration.fit(s[ok], {n: cues[n][ok] for n in names}, y[ok]))
+    return out
 
 
-def held_out_curves(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(labels, scores) on held-out crops: frames and videos, and both relative to each video's reference
-    rendering when the detector has that calibration."""
+def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (frames alone); and
+    with `--temporal` or `--reference` (each cue alone) where the detector has that calibration."""
     logits = detector.logits(c.x)
     _, vy, vs = video_scores(c, logits)
     curves = {"frames": (c.label, logits), "videos": (vy, vs)}
-    if detector.reference is not None and refs:
-        r = reference_logits(detector, c, refs)
-        ok, frame_ref = np.isfinite(r), frame_references(c, r)
-        keep = np.isfinite(frame_ref)
-        curves["videos vs reference"] = (vy[ok], detector.reference(vs[ok], r[ok]))
-        curves["frames vs reference"] = (c.label[keep], detector.reference(logits[keep], frame_ref[keep]))
+    for name in ("temporal", "reference"):
+        if detector.has_cue(name) and name in cues:
+            curves[f"videos, {name}"] = (vy, np.array([detector.calibrated(s, {name: cues[name][i]}) for i, s in enumerate(vs)]))
     return curves
 
 
@@ -259,10 +262,9 @@ def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
     vy = curves["videos"][0]
     out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
            "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
-    if "videos vs reference" in curves:
-        out |= {"test_video_auc_reference": auc(*curves["videos vs reference"]),
-                "test_frame_auc_reference": auc(*curves["frames vs reference"]),
-                "test_videos_with_reference": int(len(curves["videos vs reference"][0]))}
+    for name in ("temporal", "reference"):
+        if f"videos, {name}" in curves:
+            out[f"test_video_auc_{name}"] = auc(*curves[f"videos, {name}"])
     if real_pair is not None and len(real_pair[0]):
         out["real_test_p_fake_unmarked"] = float(detector.probabilities(real_pair[0]).mean())
         out["real_test_p_fake_marked"] = float(detector.probabilities(real_pair[1]).mean())
@@ -279,7 +281,7 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> No
     if not len(curves["frames"][0]):
         return
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name in ("frames", "videos", "videos vs reference"):
+    for name in ("frames", "videos", "videos, temporal", "videos, reference"):
         y, s = curves.get(name, (np.zeros(0), np.zeros(0)))
         if len(set(y.tolist())) == 2:
             fpr, tpr, _ = roc_curve(y, s)

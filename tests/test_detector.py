@@ -22,7 +22,7 @@ def tiny_data(shared, tmp_path_factory):
     real.mkdir()
     for name in ("vrt_2.mp4", "vrt_3.mp4"):
         (real / name).symlink_to(shared / "real_videos" / name)
-    index = build(DataConfig(real, d / "data", fake_seconds=2.0, real_rate=3.0, test_fraction=0.5))
+    index = build(DataConfig(real, d / "data", fake_seconds=2.0, real_rate=3.0, test_fraction=0.5, sizes=(128, 256)))
     return d, index
 
 
@@ -71,10 +71,13 @@ def test_generated_scores_higher_than_real(shipped, shared, mona_lisa, speech_3s
     assert r_fake.provenance["watermark_found"] and r_fake.provenance["verdict"] == "verified"
     assert not r_real.provenance["watermark_found"]
     assert r_fake.face_tracks == 1 and r_fake.timeline and r_fake.timeline[0]["second"] == 0
-    assert r_fake.reference_logit is None  # frames alone by default
-    ref_fake, ref_real = scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, reference=True))
+    assert r_fake.reference_logit is None and r_fake.temporal_consistency is None  # frames alone by default
+    with_cue = {cue: scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, **{cue: True}))
+                for cue in ("reference", "temporal")}
+    assert all(f.probability_fake > r.probability_fake for f, r in with_cue.values())
+    (ref_fake, ref_real), (t_fake, t_real) = with_cue["reference"], with_cue["temporal"]
     assert ref_fake.reference_logit is not None and ref_real.reference_logit is not None
-    assert ref_fake.probability_fake > ref_real.probability_fake
+    assert t_fake.temporal_consistency > t_real.temporal_consistency  # a warped photo against real skin
 
 
 def test_reference_rendering_is_deterministic(mona_lisa):
@@ -92,7 +95,7 @@ def test_reference_rendering_is_deterministic(mona_lisa):
 def test_reference_calibration_cancels_a_per_person_offset():
     """Known answer: scores = person's offset + 1 for fakes; the reference carries the offset. Frames alone rank
     badly across people; relative to the reference the two classes separate completely."""
-    from detector.reference import ReferenceCalibration
+    from detector.calibration import VideoCalibration
     from eval.roc import roc_metrics
 
     rng = np.random.default_rng(0)
@@ -100,9 +103,35 @@ def test_reference_calibration_cancels_a_per_person_offset():
     y = np.tile([0, 1], 20)
     suspect = offset + y + rng.normal(0, 0.05, 40)
     reference = offset + 1 + rng.normal(0, 0.05, 40)
-    cal = ReferenceCalibration.fit(suspect, reference, y)
+    cal = VideoCalibration.fit(suspect, {"reference": reference}, y)
     assert roc_metrics(y, suspect)["auc"] < 0.8
-    assert roc_metrics(y, cal(suspect, reference))["auc"] == 1.0 and cal.c < 0 < cal.a
+    assert roc_metrics(y, cal(suspect, {"reference": reference}))["auc"] == 1.0 and cal.cue_weights[0] < 0 < cal.weight
+
+
+def test_video_calibration_picks_the_most_cues_at_hand():
+    from detector.calibration import VideoCalibration, pick
+
+    only_t = VideoCalibration(["temporal"], 1.0, [2.0], 0.0)
+    both = VideoCalibration(["reference", "temporal"], 1.0, [-1.0, 2.0], 0.0)
+    assert pick([only_t, both], {"temporal": 0.5, "reference": None}) is only_t
+    assert pick([only_t, both], {"temporal": 0.5, "reference": 1.0}) is both
+    assert pick([only_t, both], {"temporal": float("nan")}) is None
+    assert abs(float(both(0.0, {"temporal": 0.5, "reference": 1.0})) - 0.5) < 1e-9
+
+
+def test_warp_consistency_separates_a_warped_photo_from_fresh_texture():
+    """Known answer: frames made by shifting one textured image (as a one-photo renderer does) are far more
+    warp-consistent than frames whose fine texture is redrawn each time (as a camera's is)."""
+    from detector.temporal import crop_pairs, warp_consistency
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (160, 160, 3)).astype(np.uint8)
+    times = np.arange(8) / 2.0
+    warped = np.stack([np.roll(base, (k, 2 * k), (0, 1))[16:144, 16:144] for k in range(8)])
+    fresh = np.stack([rng.integers(0, 255, (128, 128, 3)).astype(np.uint8) for _ in range(8)])
+    assert crop_pairs(times) == [(i, i + 2) for i in range(6)]  # 1 s apart at 2 frames per second
+    assert warp_consistency(warped, times) > 0.9 > 0.2 > warp_consistency(fresh, times)
+    assert np.isnan(warp_consistency(warped[:2], times[:2]))  # 0.5 s of video: no pair 1 s apart
 
 
 def _cli(*args):
@@ -123,9 +152,9 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     r = _cli("scan", bad, audio_only, image, llama, "--json", "--max-seconds", 2, "--report", report)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 4 and all(row["schema"] == 2 for row in rows)
+    assert len(rows) == 4 and all(row["schema"] == 3 for row in rows)
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
-            "face_tracks", "timeline", "provenance", "reference_logit", "error", "seconds_scanned", "scan_time_s"}
+            "face_tracks", "timeline", "provenance", "temporal_consistency", "reference_logit", "error", "seconds_scanned", "scan_time_s"}
     assert all(keys <= set(row) for row in rows)
     by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
     assert by_name["corrupt.mp4"]["status"] == "error" and by_name["corrupt.mp4"]["error"]

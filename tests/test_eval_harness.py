@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from eval.realism import flicker, landmark_jitter
-from eval.roc import roc_metrics
+from eval.roc import auc_interval, roc_metrics
 
 
 def test_roc_metrics_known_answers():
@@ -17,6 +17,19 @@ def test_roc_metrics_known_answers():
     chance = roc_metrics(y, np.random.default_rng(0).random(100))
     assert 0.3 < chance["auc"] < 0.7 and chance["tpr_at_1fpr"] < 0.3
     assert math.isnan(roc_metrics(np.ones(5), np.arange(5))["auc"])
+
+
+def test_auc_interval_resamples_people_not_videos():
+    """Known answer: perfectly separated scores give [1, 1]; when one of four real people scores like the
+    fakes, the interval reaches down to where that person is drawn often, and it is wider when each person
+    counts once than when their 10 videos are wrongly taken as independent."""
+    y = np.r_[np.zeros(40), np.ones(40)]
+    people = np.r_[np.repeat(np.arange(4), 10), np.arange(100, 140)]
+    assert auc_interval(y, y, people) == (1.0, 1.0)
+    s = np.r_[np.zeros(30), np.full(10, 0.9), np.linspace(0.5, 1.0, 40)]
+    lo, hi = auc_interval(y, s, people)
+    naive = auc_interval(y, s, np.arange(80))
+    assert lo < 0.75 < hi <= 1.0 and hi - lo > naive[1] - naive[0]
 
 
 def test_jitter_and_flicker_are_zero_for_a_still_face_and_grow_with_noise():

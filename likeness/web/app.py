@@ -219,8 +219,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     return app
 
 
-CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "face_tracks", "frames_with_face",
-               "frames_sampled", "seconds_scanned", "provenance", "watermark_found", "manifest_valid", "error")
+CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "temporal_consistency", "face_tracks",
+               "frames_with_face", "frames_sampled", "seconds_scanned", "provenance", "watermark_found", "manifest_valid",
+               "error")
 
 
 def scan_csv(results: list[dict]) -> str:
