@@ -40,7 +40,7 @@ class VideoCalibration:
     bias: float
 
     def __call__(self, logits: np.ndarray, cues: dict[str, float]) -> np.ndarray:
-        z = self.weight * np.asarray(logits) + self.bias
+        z = self.weight * np.asarray(logits, np.float64) + self.bias
         return _sigmoid(z + sum(w * cues[k] for k, w in zip(self.cues, self.cue_weights)))
 
     @classmethod

@@ -76,6 +76,7 @@ class Scanner:
         self._cropper = FaceCropper  # a fresh tracker per video
 
     def scan_file(self, path: Path) -> ScanResult:
+        from . import temporal
         from .faces import count_tracks, sample_frames
 
         t0 = time.perf_counter()
@@ -101,15 +102,16 @@ class Scanner:
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
             local = self._temporal(with_face)  # per frame: the consistency of the pair it starts (NaN: none)
-            res.temporal_consistency = float(np.nanmedian(local)) if np.isfinite(local).any() else None
+            video_cue = temporal.summary(local)
+            res.temporal_consistency = video_cue if np.isfinite(video_cue) else None
             res.reference_logit = self._reference(first_face)
             cues = {"temporal": res.temporal_consistency, "reference": res.reference_logit}
             res.probability_fake = float(self.detector.calibrated(per_frame.mean(), cues))
             res.verdict = "fake" if res.probability_fake >= self.detector.threshold else "real"
 
             def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's warp consistency if measured
-                near = local[m][np.isfinite(local[m])]
-                return float(self.detector.calibrated(per_frame[m].mean(), {**cues, "temporal": np.median(near)} if len(near) else cues))
+                near = temporal.summary(local[m])
+                return float(self.detector.calibrated(per_frame[m].mean(), cues if np.isnan(near) else {**cues, "temporal": near}))
 
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}
                           for i, f in enumerate(with_face)]
@@ -121,13 +123,11 @@ class Scanner:
     def _temporal(self, frames: list) -> np.ndarray:
         """Per frame, the warp consistency of the largest face between it and the frame 1 s later; all NaN
         when switched off or unused by the checkpoint, NaN where there is no frame 1 s later."""
-        from .temporal import pair_consistencies
+        from .temporal import consistencies
 
-        out = np.full(len(frames), np.nan)
-        if self.cfg.temporal and self.detector.has_cue("temporal"):
-            for i, c in pair_consistencies(np.stack([f.crops[0] for f in frames]), np.array([f.t for f in frames])):
-                out[i] = c
-        return out
+        if not self.cfg.temporal or not self.detector.has_cue("temporal"):
+            return np.full(len(frames), np.nan)
+        return consistencies(np.stack([f.crops[0] for f in frames]), np.array([f.t for f in frames]))
 
     def _reference(self, rgb: np.ndarray) -> float | None:
         """The detector's logit on a rendering of the (largest) face in the video's first frame with one;

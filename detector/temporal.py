@@ -19,13 +19,11 @@ SIGMA = 3.0                                 # high-pass: the image minus its Gau
 REGION = (slice(16, 96), slice(16, 112))    # brows to mouth, cheek to cheek, in the 128 px aligned crop
 
 
-def pair_consistency(a: np.ndarray, b: np.ndarray, flow=None) -> float:
-    """Correlation of the high-passed REGION of crop `a` and of crop `b` warped onto `a` (RGB uint8 crops)."""
+def pair_consistency(g1: np.ndarray, g2: np.ndarray, flow) -> float:
+    """Correlation of the high-passed REGION of grey crop `g1` and of grey crop `g2` warped onto it by `flow`
+    (an OpenCV DIS optical flow)."""
     import cv2
 
-    g1, g2 = (cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in (a, b))
-    if flow is None:
-        flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     f = flow.calc(g1, g2, None)
     h, w = g1.shape
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -52,16 +50,25 @@ def crop_pairs(times: np.ndarray, dt: float = DT, tolerance: float = TOLERANCE) 
     return out
 
 
-def pair_consistencies(crops: np.ndarray, times: np.ndarray) -> list[tuple[int, float]]:
-    """(index of the pair's first crop, its consistency) for every pair of crops DT apart."""
+def consistencies(crops: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per crop (RGB uint8): its consistency with the crop DT later; NaN where there is none."""
     import cv2
 
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    return [(i, pair_consistency(crops[i], crops[j], flow)) for i, j in crop_pairs(times)]
+    grey = [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in crops]
+    out = np.full(len(crops), np.nan)
+    for i, j in crop_pairs(times):
+        out[i] = pair_consistency(grey[i], grey[j], flow)
+    return out
+
+
+def summary(values: np.ndarray) -> float:
+    """A stretch's cue from its crops' `consistencies`: their median; NaN where none was measured."""
+    values = np.asarray(values)[np.isfinite(values)]
+    return float(np.median(values)) if len(values) else float("nan")
 
 
 def warp_consistency(crops: np.ndarray, times: np.ndarray) -> float:
-    """The video's cue: median pair consistency over its crop pairs DT apart; NaN with no such pair
+    """The video's cue: median consistency over its crop pairs DT apart; NaN with no such pair
     (a clip shorter than DT, or frames sampled less often than once per DT)."""
-    pairs = pair_consistencies(crops, times)
-    return float(np.median([c for _, c in pairs])) if pairs else float("nan")
+    return summary(consistencies(crops, times))

@@ -146,8 +146,9 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                     progress(step, cfg.steps, metrics)
         net.load_state_dict(best[2])
         detector = Detector(net, cfg.model, Calibration(), threshold=0.5)
-        detector.calibration = Calibration.fit(va.label, detector.logits(va.x))
-        detector.videos = fit_video_calibrations(detector, va, video_cues(detector, va, val_refs))
+        val_logits = detector.logits(va.x)
+        detector.calibration = Calibration.fit(va.label, val_logits)
+        detector.videos = fit_video_calibrations(va, val_logits, video_cues(detector, va, val_refs))
         curves = held_out_curves(detector, test_c, video_cues(detector, test_c, reference_crops(test_c, files)))
         metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
@@ -227,12 +228,12 @@ def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) ->
     return cues
 
 
-def fit_video_calibrations(detector, va: Crops, cues: dict[str, np.ndarray]) -> list[VideoCalibration]:
-    """One VideoCalibration per combination of cues, fitted on the validation videos that have them all
-    (skipped where fewer than 4 videos, or only one class, do)."""
+def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray]) -> list[VideoCalibration]:
+    """One VideoCalibration per combination of cues, fitted on the validation videos (frame `logits` of `va`)
+    that have them all (skipped where fewer than 4 videos, or only one class, do)."""
     from itertools import combinations
 
-    _, y, s = video_scores(va, detector.logits(va.x))
+    _, y, s = video_scores(va, logits)
     out = []
     for k in range(1, len(cues) + 1):
         for names in combinations(sorted(cues), k):
