@@ -62,12 +62,14 @@ def detector_data(
     speech: Path = typer.Option(None, help="Folder of speech clips for portrait fakes and silent videos."),
     out: Path = typer.Option(Path("data/detector"), help="Output folder."),
     seconds: float = typer.Option(6.0, help="Length of each rendered fake."),
+    stills: bool = typer.Option(False, "--stills", help="Also give the real class each portrait itself, as a slow pan "
+                                "(so a portrait's look is not a cue; lowers held-out AUC, see benchmarks/RESULTS.md)."),
     seed: int = typer.Option(0),
 ) -> None:
     """Render fakes with the generator and crop faces from real and fake videos, split by identity."""
     from detector.data import DataConfig, build
 
-    cfg = DataConfig(real, out, portraits, speech, fake_seconds=seconds, seed=seed)
+    cfg = DataConfig(real, out, portraits, speech, fake_seconds=seconds, stills=stills, seed=seed)
     with progress_bar("rendering fakes") as render, progress_bar("cropping faces") as crop:
         index = build(cfg, render, crop)
     skipped = [f for f in index["fakes"] if "skipped" in f]

@@ -5,10 +5,13 @@ carry its watermark and manifest, like every Likeness output):
 - self-reenactment: a real clip's first frame driven by the same clip's audio, so real and fake share
   identity and speech and the classifier has to learn rendering artefacts, not who is speaking;
 - portraits: each still portrait with a speech clip.
-Each with the DiT and the procedural motion, at 256 and 512 px canvases in turn. Real crops are stored
-twice, as they are and with the same
+Each with the DiT and the procedural motion, at 256 and 512 px canvases in turn. With `stills`, the photo
+itself joins the real class too (`write_still`: a slow pan over its aligned canvas, encoded like a fake), so
+that a painting's or a photo's own look cannot be the cue either. Real crops are stored twice, as they are and with the same
 invisible watermark the fakes carry, so training can give both classes the mark (the detector must not
-learn the watermark). Splits are by identity: a real person and their reenactments land on the same side.
+learn the watermark). Splits are by identity: a real person and their reenactments land on the same side,
+and so do a portrait, its still and its fakes; stills of held-out portraits stay out of the crops (the
+held-out real class is footage).
 """
 from __future__ import annotations
 
@@ -41,6 +44,9 @@ class DataConfig:
     real_rate: float = 6.0       # crops per second of real footage
     fake_rate: float = 4.0       # crops per second of a fake
     sizes: tuple[int, ...] = (256, 512)  # generator canvases, taken in turn (512 is the generator's default)
+    stills: bool = False         # each portrait also joins the real class, as a slow pan over the photo (a control:
+                                 # without it, a painting's look alone says "generated"; see benchmarks/RESULTS.md)
+    still_rate: float = 1.0      # crops per second of a still's pan
     test_fraction: float = 0.25  # of identities
     seed: int = 0
 
@@ -104,6 +110,39 @@ def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -
     return records
 
 
+def write_still(image: Path, size: int, out: Path, seconds: float, fps: float = 25.0) -> Path:
+    """A real-class video of a still portrait: its aligned canvas as the generator starts from (same size,
+    H.264 settings), slowly zoomed and panned (5%, 2% of the width) so no two frames are alike."""
+    import cv2
+
+    from generator.face.analysis import analyze_file
+    from generator.pipeline import GenerateConfig
+    from generator.video import VideoWriter
+
+    canvas = analyze_file(image, size).image
+    n = int(seconds * fps)
+    with VideoWriter(out, fps, (size, size), crf=GenerateConfig.__dataclass_fields__["crf"].default) as w:
+        for k in range(n):
+            m = cv2.getRotationMatrix2D((size / 2, size / 2), 0.0, 1.0 + 0.05 * k / n)
+            m[0, 2] += 0.02 * size * k / n
+            w.write(cv2.warpAffine(canvas, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE))
+    return out
+
+
+def write_stills(cfg: DataConfig, fakes: list[dict]) -> list[dict]:
+    """`write_still` for each portrait that was rendered as a fake, at that fake's canvas size, in cfg.out/stills."""
+    images = {f"portrait:{p.stem}": p for p in Path(cfg.portraits).iterdir()} if cfg.portraits else {}
+    out_dir = cfg.out / "stills"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for f in fakes:
+        if "path" in f and f["identity"] in images:
+            out = out_dir / f"still_{f['identity'].split(':', 1)[1]}.mp4"
+            write_still(images[f["identity"]], f["size"], out, cfg.fake_seconds)
+            records.append({"video": out.name, "identity": f["identity"], "kind": "still", "size": f["size"], "path": str(out)})
+    return records
+
+
 def split_identities(identities: list[str], test_fraction: float, seed: int) -> set[str]:
     """Test identities: a seeded share of the real people and, separately, of the portraits."""
     rng = np.random.default_rng(seed)
@@ -125,17 +164,19 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
     cfg.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         fakes = render_fakes(cfg, Path(tmp), render_progress)
+    stills = write_stills(cfg, fakes) if cfg.stills else []
     cropper, mark, rng = FaceCropper(max_faces=1), SpreadMark(), np.random.default_rng(cfg.seed)
     crops, marked, meta = [], [], []
     h = hashlib.sha256()
     videos = [(v, v.stem, "real", 0) for v in find_videos([cfg.real_videos])] + \
-             [(Path(f["path"]), f["identity"], f["kind"], 1) for f in fakes if "path" in f]
+             [(Path(f["path"]), f["identity"], f["kind"], 1) for f in fakes if "path" in f] + \
+             [(Path(f["path"]), f["identity"], "still", 0) for f in stills]
     for i, (path, identity, kind, label) in enumerate(videos):
         if crop_progress:
             crop_progress(i, len(videos))
-        h.update(path.read_bytes() if label == 0 else b"")
+        h.update(path.read_bytes() if kind == "real" else b"")
         bits = Payload.new(int(rng.integers(0, 1 << 16))).bits()
-        for t, rgb in sample_frames(path, cfg.real_rate if label == 0 else cfg.fake_rate):
+        for t, rgb in sample_frames(path, {"real": cfg.real_rate, "still": cfg.still_rate}.get(kind, cfg.fake_rate)):
             faces = cropper.landmarks(rgb)
             if not faces:
                 continue
@@ -145,13 +186,15 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
             meta.append((identity, path.stem, kind, label, t))
     if not crops:
         raise UserError("no face crops: check the input folders")
+    test = split_identities([m[0] for m in meta], cfg.test_fraction, cfg.seed)
+    keep = [i for i, m in enumerate(meta) if not (m[2] == "still" and m[0] in test)]  # held-out real class: footage only
+    crops, marked, meta = [crops[i] for i in keep], [marked[i] for i in keep], [meta[i] for i in keep]
     identities = [m[0] for m in meta]
-    test = split_identities(identities, cfg.test_fraction, cfg.seed)
     np.savez(cfg.out / "crops.npz", crops=np.stack(crops), crops_marked=np.stack(marked),
              label=np.array([m[3] for m in meta], np.int64), t=np.array([m[4] for m in meta], np.float32),
              identity=np.array(identities), video=np.array([m[1] for m in meta]), kind=np.array([m[2] for m in meta]),
              test=np.array([i in test for i in identities]))
-    index = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "fakes": fakes, "crops": len(crops),
+    index = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "fakes": fakes, "stills": stills, "crops": len(crops),
              "real_crops": int(sum(m[3] == 0 for m in meta)), "fake_crops": int(sum(m[3] == 1 for m in meta)),
              "test_identities": sorted(test), "data_sha256": h.hexdigest()}
     (cfg.out / "index.json").write_text(json.dumps(index, indent=2))

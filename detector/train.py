@@ -85,6 +85,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     train_c, test_c, index, real_pair = load_crops(cfg.data, cfg.mark_real)
+    mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)  # a bad store fails here, before any work
     val_ids = split_identities(train_c.identity.tolist(), cfg.val_fraction, cfg.seed + 1)
     is_val = np.isin(train_c.identity, list(val_ids))
     tr, va = train_c.take(~is_val), train_c.take(is_val)
@@ -112,7 +113,6 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         net.train()
         return out
 
-    mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)
     best = (-1.0, 0, None)
     history: dict = {"step": [], "loss": [], "val_auc": []}
     t0 = time.perf_counter()
@@ -148,7 +148,9 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         detector = Detector(net, cfg.model, Calibration(), threshold=0.5)
         val_logits = detector.logits(va.x)
         detector.calibration = Calibration.fit(va.label, val_logits)
-        detector.videos = fit_video_calibrations(va, val_logits, video_cues(detector, va, val_refs))
+        footage = va.kind != "still"  # stills teach the frames; video verdicts are calibrated on footage
+        va_v = va.take(footage)
+        detector.videos = fit_video_calibrations(va_v, val_logits[footage], video_cues(detector, va_v, val_refs))
         curves = held_out_curves(detector, test_c, video_cues(detector, test_c, reference_crops(test_c, files)))
         metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
@@ -244,11 +246,16 @@ def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.nda
 
 
 def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (frames alone); and
-    with `--temporal` or `--reference` (each cue alone) where the detector has that calibration."""
+    """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (frames alone), all
+    and per source of fakes (real footage against reenactments, against portraits); and with `--temporal` or
+    `--reference` (each cue alone) where the detector has that calibration."""
     logits = detector.logits(c.x)
-    _, vy, vs = video_scores(c, logits)
+    vids, vy, vs = video_scores(c, logits)
     curves = {"frames": (c.label, logits), "videos": (vy, vs)}
+    source = np.array([str(c.kind[c.video == v][0]).split("-")[0] for v in vids])
+    for name in ("reenact", "portrait"):
+        m = (vy == 0) | (source == name)
+        curves[f"videos, {name}"] = (vy[m], vs[m])
     for name in ("temporal", "reference"):
         if detector.has_cue(name) and name in cues:
             curves[f"videos, {name}"] = (vy, np.array([detector.calibrated(s, {name: cues[name][i]}) for i, s in enumerate(vs)]))
@@ -263,7 +270,7 @@ def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
     vy = curves["videos"][0]
     out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
            "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
-    for name in ("temporal", "reference"):
+    for name in ("temporal", "reference", "reenact", "portrait"):
         if f"videos, {name}" in curves:
             out[f"test_video_auc_{name}"] = auc(*curves[f"videos, {name}"])
     if real_pair is not None and len(real_pair[0]):

@@ -21,6 +21,11 @@ def start_mlflow(uri: str | None, experiment: str):
         logging.getLogger(name).setLevel(logging.WARNING)
     import mlflow
 
+    from likeness.errors import UserError
+
     mlflow.set_tracking_uri(tracking_uri(uri))
-    mlflow.set_experiment(experiment)
+    try:
+        mlflow.set_experiment(experiment)
+    except Exception as e:  # an unreachable server, a retired file store, a bad URI
+        raise UserError(f"cannot use the MLflow tracking store {tracking_uri(uri)}: {str(e).strip().split('. ')[0]}") from None
     return mlflow

@@ -47,6 +47,7 @@ def test_tiny_training_decreases_loss_and_logs(tiny_data):
                       tracking_uri=f"sqlite:///{d}/mlflow.db", model=DetectorConfig(arch="resnet18", size=64))
     info = train(cfg)
     assert info["final_train_loss"] < info["first_train_loss"]
+    assert info["test_videos"] >= 2 and 0 <= info["test_video_auc_reenact"] <= 1  # footage against reenactments alone
     assert cfg.out.is_file() and cfg.out.with_suffix(".roc.png").is_file()
     import mlflow
 
@@ -78,6 +79,17 @@ def test_generated_scores_higher_than_real(shipped, shared, mona_lisa, speech_3s
     (ref_fake, ref_real), (t_fake, t_real) = with_cue["reference"], with_cue["temporal"]
     assert ref_fake.reference_logit is not None and ref_real.reference_logit is not None
     assert t_fake.temporal_consistency > t_real.temporal_consistency  # a warped photo against real skin
+
+
+def test_a_still_portrait_becomes_a_slow_pan_of_the_generators_canvas(mona_lisa, tmp_path):
+    from detector.data import write_still
+    from detector.faces import FaceCropper
+    from generator.video import read_frames
+
+    frames = list(read_frames(write_still(mona_lisa, 128, tmp_path / "still.mp4", 1.0, fps=10)))
+    assert len(frames) == 10 and frames[0].shape == (128, 128, 3)
+    assert np.abs(frames[-1].astype(int) - frames[0].astype(int)).mean() > 2  # it moves: no two frames alike
+    assert FaceCropper(max_faces=1).landmarks(frames[-1])  # and still shows the face
 
 
 def test_reference_rendering_is_deterministic(mona_lisa):

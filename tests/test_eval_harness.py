@@ -136,3 +136,11 @@ def test_quick_suite_end_to_end(shared, tmp_path):
     run = mlflow.tracking.MlflowClient(uri).get_run(m["run"]["mlflow_run"])
     assert run.data.metrics["detection.likeness.none.video_auc"] == m["detection"]["likeness"]["none"]["video_auc"]
     assert {a.path for a in mlflow.tracking.MlflowClient(uri).list_artifacts(run.info.run_id)} >= {"metrics.json", "report.html"}
+
+
+def test_unusable_tracking_store_is_a_clear_error(tmp_path):
+    from likeness.errors import UserError
+    from likeness.tracking import start_mlflow
+
+    with pytest.raises(UserError, match="cannot use the MLflow tracking store bogus://"):
+        start_mlflow("bogus://nowhere", "likeness-test")
