@@ -13,16 +13,19 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def tiny_data(shared, tmp_path_factory):
-    """Two real people (5 s clips), their self-reenactments (2 s, DiT and procedural)."""
+def tiny_data(shared, speech_3s, tmp_path_factory):
+    """Two real people (5 s clips), their self-reenactments (2 s, DiT and procedural); two portraits speaking,
+    and the portraits themselves as stills."""
     from detector.data import DataConfig, build
 
     d = tmp_path_factory.mktemp("det")
-    real = d / "real"
-    real.mkdir()
-    for name in ("vrt_2.mp4", "vrt_3.mp4"):
-        (real / name).symlink_to(shared / "real_videos" / name)
-    index = build(DataConfig(real, d / "data", fake_seconds=2.0, real_rate=3.0, test_fraction=0.5, sizes=(128, 256)))
+    for folder, source, names in (("real", "real_videos", ("vrt_2.mp4", "vrt_3.mp4")),
+                                  ("portraits", "portraits", ("lp_s9.jpg", "lp_s1.jpg"))):
+        (d / folder).mkdir()
+        for name in names:
+            (d / folder / name).symlink_to(shared / source / name)
+    index = build(DataConfig(d / "real", d / "data", d / "portraits", speech_3s.parent, fake_seconds=2.0, real_rate=3.0,
+                             test_fraction=0.5, sizes=(128, 256), stills=True))
     return d, index
 
 
@@ -30,10 +33,12 @@ def test_data_is_split_by_identity(tiny_data):
     d, index = tiny_data
     z = np.load(d / "data" / "crops.npz")
     assert index["real_crops"] > 10 and index["fake_crops"] > 10
-    assert {f["kind"] for f in index["fakes"]} == {"reenact-dit", "reenact-procedural"}
-    for ident in set(z["identity"].tolist()):  # a person and their reenactments are all on one side
+    assert {f["kind"] for f in index["fakes"]} == {"reenact-dit", "reenact-procedural", "portrait-dit", "portrait-procedural"}
+    for ident in set(z["identity"].tolist()):  # a person (or portrait) and their fakes are all on one side
         assert len(set(z["test"][z["identity"] == ident].tolist())) == 1
     assert z["test"].any() and not z["test"].all()
+    still = z["kind"] == "still"  # both portraits' stills are written, only the training one's crops are kept
+    assert len(index["stills"]) == 2 and still.any() and not z["test"][still].any() and (z["label"][still] == 0).all()
     real = z["label"] == 0
     assert not np.array_equal(z["crops"][real], z["crops_marked"][real])   # real crops also come watermarked
     assert np.array_equal(z["crops"][~real], z["crops_marked"][~real])
