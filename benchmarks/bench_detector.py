@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
-from detector.data import write_still  # noqa: E402
+from detector.data import portrait_images, write_still  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
 from eval.clips import cut_segments  # noqa: E402
@@ -138,9 +138,10 @@ def main() -> None:
 
         # pans over the held-out portraits themselves: real-class videos, the photo our fakes start from
         stills: dict[str, tuple] = {}   # portrait -> (P(fake) default, with --temporal)
+        images = portrait_images(a.data / "portraits")
         for f in index["fakes"]:
-            image = next((a.data / "portraits").glob(f"{f['identity'].split(':', 1)[-1]}.*"), None)
-            if "path" in f and f["identity"] in test and f["kind"].startswith("portrait") and image:
+            if "path" in f and f["identity"] in test and f["identity"] in images:
+                image = images[f["identity"]]
                 still = write_still(image, f.get("size", 256), Path(tmp) / f"still_{image.stem}.mp4", 6.0)
                 p = (scanner.scan_file(still).probability_fake, temporal.scan_file(still).probability_fake)
                 if None not in p:

@@ -68,6 +68,11 @@ def _speech_for(video: Path, speech: list[Path], i: int, seconds: float, tmp: Pa
     raise UserError(f"{video.name}: no usable audio and no speech clips to pair it with")
 
 
+def portrait_images(folder: Path) -> dict[str, Path]:
+    """Identity ("portrait:<name>") -> image file, for the images in `folder`, in name order."""
+    return {f"portrait:{p.stem}": p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
 def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -> list[dict]:
     """Render every fake into cfg.out/fakes; returns one record per video (skips inputs without a face)."""
     from PIL import Image
@@ -89,10 +94,9 @@ def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -
     if cfg.portraits:
         if not speech:
             raise UserError("portrait fakes need speech clips (--speech)")
-        images = sorted(p for p in Path(cfg.portraits).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        for i, p in enumerate(images):
+        for i, (identity, p) in enumerate(portrait_images(cfg.portraits).items()):
             audio = save_wav(tmp / f"{p.stem}.wav", *_trim(speech[i % len(speech)], cfg.fake_seconds))
-            jobs.append((f"portrait-{MOTIONS[i % 2]}", f"portrait:{p.stem}", p, audio, MOTIONS[i % 2],
+            jobs.append((f"portrait-{MOTIONS[i % 2]}", identity, p, audio, MOTIONS[i % 2],
                          cfg.sizes[(i // 2) % len(cfg.sizes)]))
     out_dir = cfg.out / "fakes"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,14 +135,13 @@ def write_still(image: Path, size: int, out: Path, seconds: float, fps: float = 
 
 def write_stills(cfg: DataConfig, fakes: list[dict]) -> list[dict]:
     """`write_still` for each portrait that was rendered as a fake, at that fake's canvas size, in cfg.out/stills."""
-    images = {f"portrait:{p.stem}": p for p in Path(cfg.portraits).iterdir()} if cfg.portraits else {}
+    images = portrait_images(cfg.portraits) if cfg.portraits else {}
     out_dir = cfg.out / "stills"
     out_dir.mkdir(parents=True, exist_ok=True)
     records = []
     for f in fakes:
         if "path" in f and f["identity"] in images:
-            out = out_dir / f"still_{f['identity'].split(':', 1)[1]}.mp4"
-            write_still(images[f["identity"]], f["size"], out, cfg.fake_seconds)
+            out = write_still(images[f["identity"]], f["size"], out_dir / f"still_{images[f['identity']].stem}.mp4", cfg.fake_seconds)
             records.append({"video": out.name, "identity": f["identity"], "kind": "still", "size": f["size"], "path": str(out)})
     return records
 

@@ -23,9 +23,10 @@ def start_mlflow(uri: str | None, experiment: str):
 
     from likeness.errors import UserError
 
-    mlflow.set_tracking_uri(tracking_uri(uri))
+    uri = tracking_uri(uri)
+    mlflow.set_tracking_uri(uri)
     try:
         mlflow.set_experiment(experiment)
     except Exception as e:  # an unreachable server, a retired file store, a bad URI
-        raise UserError(f"cannot use the MLflow tracking store {tracking_uri(uri)}: {str(e).strip().split('. ')[0]}") from None
+        raise UserError(f"cannot use the MLflow tracking store {uri}: {str(e).strip().split('. ')[0]}") from None
     return mlflow
