@@ -48,7 +48,8 @@ bench: install
 # The full evaluation suite (issue #6): reports/eval-full/report.html, an MLflow run, a RESULTS.md section.
 eval: install
 	$(BIN)/likeness keys init --exist-ok
-	$(BIN)/python benchmarks/bench_eval.py --suite full --data $(SHARED)
+	$(BIN)/python benchmarks/bench_eval.py --suite full --data $(SHARED) \
+		--detector likeness-frames=eval.detectors:LikenessFramesOnly
 
 # Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .json with data hash and metrics).
 train-motion: install

@@ -4,9 +4,9 @@
 
 Needs the crops/fakes from `make train-detector` (data/detector): its test identities are the held-out
 people and portraits. Each held-out video (real footage, and fakes rendered with the DiT and with the
-procedural motion) is scanned as it is and after H.264 CRF 28 + 0.5x resize, by the default scanner (frames
-alone), with `--temporal` (also the face's warp consistency over time, `detector.temporal`) and with
-`--reference` (also relative to a rendering of the same face, `detector.reference`).
+procedural motion) is scanned as it is and after H.264 CRF 28 + 0.5x resize, by the default scanner (frame
+classifier and the face's warp consistency over time, `detector.temporal`), with `--frames-only` (the frame
+classifier alone) and with `--reference` (also relative to a rendering of the same face, `detector.reference`).
 Video-level AUC, EER and TPR at 1% FPR, and frame-level AUC (the unit DeepfakeBench reports), overall and
 per motion model. Then a 60 s 720p video is scanned with default settings to time the scanner.
 """
@@ -28,6 +28,7 @@ from benchmarks.results import bench_parser, machine, write_section  # noqa: E40
 from detector.data import portrait_images, write_still  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
+from detector.temporal import MIN_MOTION  # noqa: E402
 from eval.clips import cut_segments  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from eval.roc import auc_interval, roc_metrics  # noqa: E402
@@ -46,16 +47,16 @@ class Row(NamedTuple):
     source: str                   # "footage", "reenactment" (a real clip's first frame) or "portrait"
     size: int                     # generator canvas (0 for real footage)
     label: int                    # 1 = generated
-    p_fake: float                 # default scanner (frames alone)
-    p_fake_temporal: float        # --temporal
+    p_fake: float                 # default scanner (frames and warp consistency)
+    p_fake_frames: float          # --frames-only
     p_fake_reference: float       # --reference
-    frame_p_fake: list[float]     # per frame
+    frame_p_fake: list[float]     # per frame, frame classifier alone
     temporal: float | None        # warp consistency
     reference_logit: float | None
 
 
 def plot_cues(rows: dict[str, list], path: Path) -> None:
-    """Each held-out video: the default P(fake) (as a logit) against its warp consistency, real vs generated."""
+    """Each held-out video: P(fake) by frames alone (as a logit) against its warp consistency, real vs generated."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,14 +65,14 @@ def plot_cues(rows: dict[str, list], path: Path) -> None:
     fig, axes = plt.subplots(1, len(rows), figsize=(5 * len(rows), 4.2), sharey=True)
     for ax, (cond, rs) in zip(np.atleast_1d(axes), rows.items()):
         for label, name, colour in ((0, "real", "tab:green"), (1, "generated", "tab:red")):
-            pts = np.array([(r.temporal, np.log(r.p_fake / (1 - r.p_fake)))
+            pts = np.array([(r.temporal, np.log(r.p_fake_frames / (1 - r.p_fake_frames)))
                             for r in rs if r.label == label and r.temporal is not None])
             if len(pts):
                 ax.scatter(pts[:, 0], pts[:, 1], s=22, c=colour, label=name, alpha=0.8)
         ax.set_title(f"held-out videos, {cond}")
         ax.set_xlabel("warp consistency over 1 s (detector.temporal)")
         ax.legend(loc="upper left")
-    np.atleast_1d(axes)[0].set_ylabel("frames alone (default): logit of P(fake)")
+    np.atleast_1d(axes)[0].set_ylabel("frames alone: logit of P(fake)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -89,14 +90,14 @@ def ablation_lines(ablations: dict[str, Path], info: dict) -> list[str]:
             missing.append(f"{name}: not run (`make train-detector` trains it into {path}).")
     return [
         "",
-        "| training | test frame AUC | test video AUC | reenactments only | portraits only | `--temporal` | real frames P(fake) as they are | the same frames watermarked |",
+        "| training | test frame AUC | test video AUC | reenactments only | portraits only | `--frames-only` | real frames P(fake) as they are | the same frames watermarked |",
         "|---|---|---|---|---|---|---|---|",
     ] + [f"| {name} | {d['test_frame_auc']:.3f} | {d['test_video_auc']:.3f} | "
-         + " | ".join(f"{d.get(f'test_video_auc_{k}', float('nan')):.3f}" for k in ("reenact", "portrait", "temporal"))
+         + " | ".join(f"{d.get(f'test_video_auc_{k}', float('nan')):.3f}" for k in ("reenact", "portrait", "frames_only"))
          + f" | {d['real_test_p_fake_unmarked']:.3f} | {d['real_test_p_fake_marked']:.3f} |" for name, d in rows] + [
         "",
         "Test columns: training's own evaluation on the held-out crops (whole videos, not 5-s segments); video AUCs "
-        "of real footage against all fakes, against reenactments only, against portrait fakes only, and with `--temporal`. "
+        "of real footage (default scanner) against all fakes, against reenactments only, against portrait fakes only, and by frames alone. "
         "If the detector had learned the watermark, watermarked real frames would score as fake.",
     ] + missing + [""]
 
@@ -117,7 +118,7 @@ def main() -> None:
     info = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
     test = set(index["test_identities"])
     scanner = Scanner(ScanConfig(rate=a.rate, provenance=False))
-    temporal = Scanner(ScanConfig(rate=a.rate, provenance=False, temporal=True))
+    frames_only = Scanner(ScanConfig(rate=a.rate, provenance=False, temporal=False))
     relative = Scanner(ScanConfig(rate=a.rate, provenance=False, reference=True))
     rows: dict[str, list] = {"clean": [], "degraded": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,23 +130,23 @@ def main() -> None:
             source, kind = (SOURCES[kind.split("-")[0]], kind.split("-")[1]) if label else ("footage", kind)
             for cond in rows:
                 src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
-                r, w, q = scanner.scan_file(src), temporal.scan_file(src), relative.scan_file(src)
+                r, w, q = scanner.scan_file(src), frames_only.scan_file(src), relative.scan_file(src)
                 if r.probability_fake is not None:
                     rows[cond].append(Row(path.stem, identity, kind, source, size, label, r.probability_fake, w.probability_fake,
-                                          q.probability_fake, [x["probability_fake"] for x in r.frames],
-                                          w.temporal_consistency, q.reference_logit))
+                                          q.probability_fake, [x["probability_fake"] for x in w.frames],
+                                          r.temporal_consistency, q.reference_logit))
             print(path.name, "done", flush=True)
 
         # pans over the held-out portraits themselves: real-class videos, the photo our fakes start from
-        stills: dict[str, tuple] = {}   # portrait -> (P(fake) default, with --temporal)
+        stills: dict[str, tuple] = {}   # portrait -> (P(fake) default, --frames-only, face motion)
         images = portrait_images(a.data / "portraits")
         for f in index["fakes"]:
             if "path" in f and f["identity"] in test and f["identity"] in images:
                 image = images[f["identity"]]
                 still = write_still(image, f.get("size", 256), Path(tmp) / f"still_{image.stem}.mp4", 6.0)
-                p = (scanner.scan_file(still).probability_fake, temporal.scan_file(still).probability_fake)
-                if None not in p:
-                    stills[f["identity"]] = p
+                r, w = scanner.scan_file(still), frames_only.scan_file(still)
+                if r.probability_fake is not None:
+                    stills[f["identity"]] = (r.probability_fake, w.probability_fake, r.face_motion)
 
         # throughput: a 60 s 720p video (a real clip, upscaled and looped)
         clip = [cv2.resize(f, (1280, 720)) for f in read_frames(a.data / "real_videos" / "vrt_1.mp4")]
@@ -174,13 +175,13 @@ def main() -> None:
         f"Held-out identities: {len(test)} ({sum(1 for v in videos if v[3] == 0)} real 5 s segments of "
         f"{len([t for t in test if not t.startswith('portrait:')])} people, re-encoded at CRF 18 like the fakes; "
         f"{sum(1 for v in videos if v[3] == 1)} fakes of 6 s at 256 or 512 px); "
-        f"{a.rate:g} sampled frames per second. Default scanner: the calibrated mean frame logit. `--temporal` "
-        "(experimental): the mean frame logit and the face's warp consistency over 1 s (`detector.temporal`), "
-        "calibrated together on validation videos. `--reference` (experimental): the mean frame logit and the logit "
-        "of a rendering of the same face (the segment's first frame re-animated by our renderer), meant to cancel "
-        "what the person's looks do to the score. Frame AUC: single frames.",
+        f"{a.rate:g} sampled frames per second. Default scanner: the mean frame logit and the face's warp consistency "
+        "over 1 s (`detector.temporal`), calibrated together on validation videos. `--frames-only`: the calibrated mean "
+        "frame logit alone. `--reference` (experimental): the default's cues and the logit of a rendering of the same "
+        "face (the segment's first frame re-animated by our renderer), meant to cancel what the person's looks do to "
+        "the score. Frame AUC: single frames, frame classifier alone.",
         "",
-        "| condition | fakes | video AUC | 95% interval | EER | TPR @ 1% FPR | video AUC, `--temporal` | video AUC, `--reference` | frame AUC | videos (real/fake) |",
+        "| condition | fakes | video AUC | 95% interval | EER | TPR @ 1% FPR | video AUC, `--frames-only` | video AUC, `--reference` | frame AUC | videos (real/fake) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cond, rs in rows.items():
@@ -189,16 +190,17 @@ def main() -> None:
             y = np.array([r.label for r in sel])
             v = roc_metrics(y, np.array([r.p_fake for r in sel]))
             lo, hi = auc_interval(y, np.array([r.p_fake for r in sel]), np.array([r.identity for r in sel]))
-            warp = roc_metrics(y, np.array([r.p_fake_temporal for r in sel]))
+            frames = roc_metrics(y, np.array([r.p_fake_frames for r in sel]))
             ref = roc_metrics(y, np.array([r.p_fake_reference for r in sel]))
             f = roc_metrics(np.concatenate([[r.label] * len(r.frame_p_fake) for r in sel]),
                             np.concatenate([r.frame_p_fake for r in sel]))
-            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {lo:.2f}-{hi:.2f} | {v['eer']:.3f} | {v['tpr_at_1fpr']:.2f} | {warp['auc']:.3f} | "
+            lines.append(f"| {cond} | {which} | {v['auc']:.3f} | {lo:.2f}-{hi:.2f} | {v['eer']:.3f} | {v['tpr_at_1fpr']:.2f} | {frames['auc']:.3f} | "
                          f"{ref['auc']:.3f} | {f['auc']:.3f} | {int((y == 0).sum())}/{int((y == 1).sum())} |")
     plot_cues(rows, PLOT)
-    fake_p = {r.identity: r.p_fake for r in rows["clean"] if r.source == "portrait"}
-    paired = [(p[0], fake_p[k]) for k, p in stills.items() if k in fake_p]
-    still_p = np.array(list(stills.values())).reshape(-1, 2)
+    fake_p = {r.identity: r.p_fake_frames for r in rows["clean"] if r.source == "portrait"}
+    paired = [(p[1], fake_p[k]) for k, p in stills.items() if k in fake_p]
+    still_p = np.array([v[:2] for v in stills.values()]).reshape(-1, 2)
+    still_motion = np.array([np.nan if v[2] is None else v[2] for v in stills.values()])
     threshold = scanner.detector.threshold
     lines += [
         "",
@@ -212,11 +214,14 @@ def main() -> None:
         f"Watermark control: real held-out frames score P(fake) {info.get('real_test_p_fake_unmarked', float('nan')):.3f} as they are and "
         f"{info.get('real_test_p_fake_marked', float('nan')):.3f} with the generator's watermark added (training gave both classes the mark).",
         f"Pans over the held-out portraits themselves ({len(still_p)} real-class videos of 6 s, `detector.data.write_still`, "
-        f"not in the AUCs): the default scanner calls {int((still_p[:, 0] >= threshold).sum())} of them generated, "
-        f"`--temporal` {int((still_p[:, 1] >= threshold).sum())}. Next to the fake rendered from the same portrait, the fake "
-        f"scores higher in {sum(f > s for s, f in paired)} of {len(paired)} pairs, by a median "
-        f"{np.median([f - s for s, f in paired]) if paired else float('nan'):+.2f} in P(fake): on portraits the default scanner "
-        "mostly responds to the picture's look, not to our rendering (compare the `--stills` row below).",
+        f"not in the AUCs): a pan's face does not move (face motion at most "
+        f"{np.nanmax(still_motion) if np.isfinite(still_motion).any() else float('nan'):.2f} px over 1 s), so the default "
+        f"scanner left the warp consistency out of {int(np.sum(~(still_motion >= MIN_MOTION)))} of them (below {MIN_MOTION} px) "
+        f"and judged them by the frames: it calls {int((still_p[:, 0] >= threshold).sum())} generated (`--frames-only`: "
+        f"{int((still_p[:, 1] >= threshold).sum())}). Next to the fake rendered from the same portrait, the frame classifier "
+        f"scores the fake higher in {sum(f > s for s, f in paired)} of {len(paired)} pairs, by a median "
+        f"{np.median([f - s for s, f in paired]) if paired else float('nan'):+.2f} in P(fake): on portraits the frame "
+        "classifier mostly responds to the picture's look, not to our rendering (compare the `--stills` row below).",
     ] + ablation_lines({"fakes only watermarked (ablation)": a.ablation,
                         "portraits' own photos also in the real class (`--stills`)": a.stills_ablation}, info) + [
         f"`--reference` rendered a reference face in {sum(r.reference_logit is not None for rs in rows.values() for r in rs)} of "

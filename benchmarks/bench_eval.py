@@ -1,9 +1,10 @@
 """The full evaluation suite, its headline tables written into RESULTS.md (issue #6).
 
-    python benchmarks/bench_eval.py [--suite full] [--data ../shared/data]
+    python benchmarks/bench_eval.py [--suite full] [--data ../shared/data] [--detector NAME=module:function ...]
 
 Runs `likeness eval run --suite full` (report.html, metrics.json and plots in reports/eval-full, and an
-MLflow run) and copies its main tables here.
+MLflow run) and copies its main tables here; `make eval` also sets our frame classifier alone beside the
+default scanner (`--detector likeness-frames=eval.detectors:LikenessFramesOnly`).
 """
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ def table(rows: dict[str, dict], cols: tuple[str, ...] | list[str], first: str) 
 def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--suite", default="full")
+    ap.add_argument("--detector", action="append", default=[], help="NAME=module:function, as `likeness eval run` takes")
     a = ap.parse_args()
     cfg = suite(a.suite, a.data)
     out = Path("reports") / f"eval-{a.suite}"
-    m = run_eval(cfg, out, progress=lambda s, i, n: print(f"\r{s} {i}/{n}   ", end="", file=sys.stderr, flush=True))
+    m = run_eval(cfg, out, a.detector, progress=lambda s, i, n: print(f"\r{s} {i}/{n}   ", end="", file=sys.stderr, flush=True))
     run = m["run"]
     lines = [
         f"## Evaluation harness, suite `{a.suite}` (issue #6)", "",
-        f"Command: `python benchmarks/bench_eval.py --suite {a.suite}` (same as `likeness eval run --suite {a.suite}`; "
+        f"Command: `python benchmarks/bench_eval.py --suite {a.suite}{''.join(f' --detector {d}' for d in a.detector)}` "
+        f"(same as `likeness eval run --suite {a.suite}` with the same detectors; "
         f"full report in `reports/eval-{a.suite}/report.html`). Machine: {machine()}. {run['minutes']:.1f} min.",
         f"{m['counts']['fakes']} generated videos ({', '.join(v['name'] for v in run['variants'])}) from "
         f"{len(run['data']['portraits'])} portraits the detector never saw in training, and {m['counts']['reals']} real "

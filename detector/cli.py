@@ -18,13 +18,14 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 @friendly_errors
 def scan(
     paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 3)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 4)."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
     rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
     max_seconds: float = typer.Option(None, help="Scan only the first N seconds of each video."),
     no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark/manifest check."),
-    temporal: bool = typer.Option(False, "--temporal",
-                                  help="Experimental: also weigh how exactly the face's texture one second later is a warp of it now."),
+    temporal: bool = typer.Option(True, "--temporal/--frames-only",
+                                  help="Also weigh how exactly the face's texture one second later is a warp of it now (left "
+                                       "out for a face that does not move); --frames-only: the frame classifier alone."),
     reference: bool = typer.Option(False, "--reference",
                                    help="Experimental: score relative to a rendering of the same face (about 1 s more per video)."),
     checkpoint: Path = typer.Option(None, help="Detector checkpoint (default: the shipped one)."),
@@ -95,7 +96,7 @@ def train_detector(
                       tracking_uri=tracking_uri, model=DetectorConfig(arch=arch))
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
-    extra = "".join(f", with --{k} {info[f'test_video_auc_{k}']:.3f}" for k in ("temporal", "reference")
+    extra = "".join(f", {k.replace('_', '-')} {info[f'test_video_auc_{k}']:.3f}" for k in ("frames_only", "reference")
                     if f"test_video_auc_{k}" in info)
     typer.echo(f"trained in {info['train_minutes']:.1f} min: test AUC frame {info['test_frame_auc']:.3f}, "
                f"video {info['test_video_auc']:.3f}{extra} -> {cfg.out} (MLflow run {info['mlflow_run']})")

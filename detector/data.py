@@ -168,7 +168,7 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
     with tempfile.TemporaryDirectory() as tmp:
         fakes = render_fakes(cfg, Path(tmp), render_progress)
     stills = write_stills(cfg, fakes) if cfg.stills else []
-    cropper, mark, rng = FaceCropper(max_faces=1), SpreadMark(), np.random.default_rng(cfg.seed)
+    mark, rng = SpreadMark(), np.random.default_rng(cfg.seed)
     crops, marked, meta = [], [], []
     h = hashlib.sha256()
     videos = [(v, v.stem, "real", 0) for v in find_videos([cfg.real_videos])] + \
@@ -178,6 +178,7 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
         if crop_progress:
             crop_progress(i, len(videos))
         h.update(path.read_bytes() if kind == "real" else b"")
+        cropper = FaceCropper(max_faces=1)  # a fresh tracker per video, as the scanner uses
         bits = Payload.new(int(rng.integers(0, 1 << 16))).bits()
         for t, rgb in sample_frames(path, {"real": cfg.real_rate, "still": cfg.still_rate}.get(kind, cfg.fake_rate)):
             faces = cropper.landmarks(rgb)

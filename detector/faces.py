@@ -60,12 +60,9 @@ class FaceCropper:
 
     def crop(self, rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
         """The aligned CROP x CROP face canvas for one face's landmarks."""
-        import cv2
+        from generator.face.analysis import align_transform, warp_aligned
 
-        from generator.face.analysis import align_transform
-
-        return cv2.warpAffine(rgb, align_transform(lm, self.crop_size), (self.crop_size, self.crop_size),
-                              flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        return warp_aligned(rgb, align_transform(lm, self.crop_size), self.crop_size)
 
     def __call__(self, rgb: np.ndarray, t: float = 0.0) -> SampledFrame:
         out = SampledFrame(t, [])

@@ -5,6 +5,7 @@ import html
 from pathlib import Path
 
 from .scan import ScanResult
+from .temporal import MIN_MOTION
 
 
 def _timeline_svg(r: ScanResult, w: int = 240, h: int = 48) -> str:
@@ -24,6 +25,8 @@ def write_report(results: list[ScanResult], path: Path) -> Path:
     for r in results:
         prob = "-" if r.probability_fake is None else f"{r.probability_fake:.2f}"
         warp = "-" if r.temporal_consistency is None else f"{r.temporal_consistency:.2f}"
+        if r.temporal_consistency is None and r.face_motion is not None and r.face_motion < MIN_MOTION:
+            warp = "- (the face does not move)"
         prov = (r.provenance or {}).get("summary") or (r.provenance or {}).get("error") or "-"
         colour = {"fake": "#fdd", "real": "#dfd"}.get(r.verdict, "#eee")
         rows.append(f"<tr style='background:{colour}'><td>{html.escape(Path(r.file).name)}</td><td><b>{r.verdict}</b>"
@@ -36,7 +39,7 @@ def write_report(results: list[ScanResult], path: Path) -> Path:
 <p>{len(results)} files. Verdict "fake" when the calibrated probability is at least {threshold:.2f}
 (the dashed line in each timeline). Warp consistency (0-1) is how exactly the face's fine texture one second
 later is a warp of the texture now: near 1 for a face animated from one photo, lower for a filmed face; it
-is part of P(fake). Provenance is the `likeness verify` result for the same file.</p>
+is part of P(fake), except for a face that does not move (a still picture), which any warp explains. Provenance is the `likeness verify` result for the same file.</p>
 <table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>warp consistency</th><th>face tracks</th><th>frames with a face</th>
 <th>P(fake) per second</th><th>provenance</th></tr>
 {''.join(rows)}</table></body></html>"""

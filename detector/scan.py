@@ -15,7 +15,7 @@ import numpy as np
 from likeness.errors import UserError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-SCHEMA_VERSION = 3  # 2: reference_logit; 3: temporal_consistency
+SCHEMA_VERSION = 4  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default
 
 
 @dataclass
@@ -23,8 +23,8 @@ class ScanConfig:
     rate: float = 2.0                 # frames sampled per second of video
     max_seconds: float | None = None  # scan only the start of long videos
     provenance: bool = True           # also run `likeness verify`'s checks
-    temporal: bool = False            # also weigh the face's warp consistency over time (detector.temporal;
-                                      # experimental: see benchmarks/RESULTS.md)
+    temporal: bool = True             # also weigh the face's warp consistency over time (detector.temporal;
+                                      # off: the frame classifier alone; see benchmarks/RESULTS.md)
     reference: bool = False           # score relative to a rendering of the same face (detector.reference;
                                       # experimental: see benchmarks/RESULTS.md)
     checkpoint: Path | None = None
@@ -43,7 +43,9 @@ class ScanResult:
     timeline: list[dict] = field(default_factory=list)  # [{"second": s, "probability_fake": p}]
     frames: list[dict] = field(default_factory=list)    # [{"t": seconds, "faces": n, "probability_fake": p}]
     provenance: dict | None = None
-    temporal_consistency: float | None = None  # warp consistency of the face over 1 s (detector.temporal; None: not measured)
+    temporal_consistency: float | None = None  # warp consistency of the face over 1 s (detector.temporal; None: not
+                                               # measured: switched off, too short, or a face that does not move)
+    face_motion: float | None = None  # the face's own (non-rigid) motion over 1 s, px in its 128 px crop (None: not measured)
     reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
     error: str | None = None
     seconds_scanned: float = 0.0
@@ -101,16 +103,16 @@ class Scanner:
             logits = self.detector.logits(np.stack([c for f in with_face for c in f.crops]))
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
-            local = self._temporal(with_face)  # per frame: the consistency of the pair it starts (NaN: none)
-            video_cue = temporal.summary(local)
-            res.temporal_consistency = video_cue if np.isfinite(video_cue) else None
+            local, motion = self._temporal(with_face)  # per frame: the pair it starts (NaN: none)
+            video_cue, res.face_motion = temporal.summary(local, motion), _finite(temporal.face_motion(motion))
+            res.temporal_consistency = _finite(video_cue)
             res.reference_logit = self._reference(first_face)
             cues = {"temporal": res.temporal_consistency, "reference": res.reference_logit}
             res.probability_fake = float(self.detector.calibrated(per_frame.mean(), cues))
             res.verdict = "fake" if res.probability_fake >= self.detector.threshold else "real"
 
             def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's warp consistency if measured
-                near = temporal.summary(local[m])
+                near = temporal.summary(local[m], motion[m])
                 return float(self.detector.calibrated(per_frame[m].mean(), cues if np.isnan(near) else {**cues, "temporal": near}))
 
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}
@@ -120,13 +122,14 @@ class Scanner:
         res.scan_time_s = time.perf_counter() - t0
         return res
 
-    def _temporal(self, frames: list) -> np.ndarray:
-        """Per frame, the warp consistency of the largest face between it and the frame 1 s later; all NaN
-        when switched off or unused by the checkpoint, NaN where there is no frame 1 s later."""
+    def _temporal(self, frames: list) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame, the warp consistency of the largest face between it and the frame 1 s later, and the face's
+        motion between them; all NaN when switched off or unused by the checkpoint, NaN where there is no frame
+        1 s later."""
         from .temporal import consistencies
 
         if not self.cfg.temporal or not self.detector.has_cue("temporal"):
-            return np.full(len(frames), np.nan)
+            return np.full(len(frames), np.nan), np.full(len(frames), np.nan)
         return consistencies(np.stack([f.crops[0] for f in frames]), np.array([f.t for f in frames]))
 
     def _reference(self, rgb: np.ndarray) -> float | None:
@@ -140,6 +143,10 @@ class Scanner:
             return float(self.detector.logits(reference_crops(rgb, self._cropper(max_faces=1))).mean())
         except UserError:
             return None
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def provenance_summary(path: Path) -> dict:

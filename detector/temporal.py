@@ -6,8 +6,14 @@ matches almost exactly. In real footage skin, light and sensor noise change in w
 The cue is the median, over pairs of face crops `DT` seconds apart, of the correlation between their
 high-passed central face after DIS optical-flow alignment. It has no weights; its settings (DT, SIGMA,
 REGION, the median) were chosen on the training identities among 48 combinations, and the detector's video
-calibration weighs it against the frame logits. A video of a still photo (a slideshow, a pan across a
-picture) is warp-consistent too and will look generated to this cue.
+calibration weighs it against the frame logits.
+
+A video of a still photo (a slideshow, a pan across a picture) is warp-consistent too, but its face does
+not move: once crops are aligned, what is left of the flow after the best affine fit (the face's own,
+non-rigid motion: lips, jaw, eyes) is at most 0.12 px over 1 s for pans over the training portraits (one with
+a flickering face track aside), against 0.23 px and more for every filmed and generated talking face of the
+training identities, clean or re-encoded. Below MIN_MOTION, chosen between the two, the cue is not measured
+(NaN) and the verdict rests on the frames.
 """
 from __future__ import annotations
 
@@ -17,11 +23,13 @@ DT = 1.0                                    # seconds between the two crops of a
 TOLERANCE = 0.15                            # seconds of slack in finding a pair's second crop
 SIGMA = 3.0                                 # high-pass: the image minus its Gaussian blur at this sigma
 REGION = (slice(16, 96), slice(16, 112))    # brows to mouth, cheek to cheek, in the 128 px aligned crop
+MIN_MOTION = 0.17                           # px of non-rigid motion over DT (median of pairs), below which the face is still
 
 
-def pair_consistency(g1: np.ndarray, g2: np.ndarray, flow) -> float:
-    """Correlation of the high-passed REGION of grey crop `g1` and of grey crop `g2` warped onto it by `flow`
-    (an OpenCV DIS optical flow)."""
+def pair_cues(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[float, float]:
+    """(consistency, motion) of grey crop `g1` and the crop `g2` after it, with `flow` an OpenCV DIS optical flow:
+    the correlation of the high-passed REGION of `g1` and of `g2` warped onto it, and the mean length (px) of the
+    flow in REGION that no affine map explains (the face's own motion, not the camera's or the alignment's)."""
     import cv2
 
     f = flow.calc(g1, g2, None)
@@ -35,7 +43,11 @@ def pair_consistency(g1: np.ndarray, g2: np.ndarray, flow) -> float:
 
     p, q = high_pass(g1), high_pass(warped)
     p, q = p - p.mean(), q - q.mean()
-    return float((p @ q) / (np.sqrt((p @ p) * (q @ q)) + 1e-6))
+    consistency = float((p @ q) / (np.sqrt((p @ p) * (q @ q)) + 1e-6))
+    xy = np.c_[gx[REGION].ravel(), gy[REGION].ravel(), np.ones(gx[REGION].size, np.float32)]
+    uv = f[REGION].reshape(-1, 2)
+    affine, *_ = np.linalg.lstsq(xy, uv, rcond=None)
+    return consistency, float(np.linalg.norm(uv - xy @ affine, axis=1).mean())
 
 
 def crop_pairs(times: np.ndarray, dt: float = DT, tolerance: float = TOLERANCE) -> list[tuple[int, int]]:
@@ -50,25 +62,35 @@ def crop_pairs(times: np.ndarray, dt: float = DT, tolerance: float = TOLERANCE) 
     return out
 
 
-def consistencies(crops: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Per crop (RGB uint8): its consistency with the crop DT later; NaN where there is none."""
+def consistencies(crops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per crop (RGB uint8): its consistency with the crop DT later and the face's motion between them
+    (`pair_cues`); NaN where there is no such crop."""
     import cv2
 
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     grey = [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in crops]
-    out = np.full(len(crops), np.nan)
+    consistency, motion = np.full(len(crops), np.nan), np.full(len(crops), np.nan)
     for i, j in crop_pairs(times):
-        out[i] = pair_consistency(grey[i], grey[j], flow)
-    return out
+        consistency[i], motion[i] = pair_cues(grey[i], grey[j], flow)
+    return consistency, motion
 
 
-def summary(values: np.ndarray) -> float:
-    """A stretch's cue from its crops' `consistencies`: their median; NaN where none was measured."""
-    values = np.asarray(values)[np.isfinite(values)]
-    return float(np.median(values)) if len(values) else float("nan")
+def face_motion(motion: np.ndarray) -> float:
+    """A stretch's face motion: the median over its pairs (`consistencies`); NaN where none was measured."""
+    motion = np.asarray(motion)[np.isfinite(motion)]
+    return float(np.median(motion)) if len(motion) else float("nan")
+
+
+def summary(consistency: np.ndarray, motion: np.ndarray) -> float:
+    """A stretch's cue: the median consistency of its pairs; NaN where none was measured or where the face
+    did not move (`face_motion` below MIN_MOTION: a still picture, which any warp explains)."""
+    consistency = np.asarray(consistency)[np.isfinite(consistency)]
+    if not len(consistency) or not face_motion(motion) >= MIN_MOTION:
+        return float("nan")
+    return float(np.median(consistency))
 
 
 def warp_consistency(crops: np.ndarray, times: np.ndarray) -> float:
-    """The video's cue: median consistency over its crop pairs DT apart; NaN with no such pair
-    (a clip shorter than DT, or frames sampled less often than once per DT)."""
-    return summary(consistencies(crops, times))
+    """The video's cue (`summary` of its `consistencies`): NaN with no pair DT apart (a clip shorter than DT,
+    or frames sampled less often than once per DT) or a face that does not move."""
+    return summary(*consistencies(crops, times))

@@ -246,19 +246,22 @@ def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.nda
 
 
 def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (frames alone), all
-    and per source of fakes (real footage against reenactments, against portraits); and with `--temporal` or
-    `--reference` (each cue alone) where the detector has that calibration."""
+    """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (the mean frame logit
+    with the warp consistency where it is measured), all and per source of fakes (real footage against
+    reenactments, against portraits); videos by frames alone (`--frames-only`); and with `--reference` where
+    the detector has that calibration."""
     logits = detector.logits(c.x)
     vids, vy, vs = video_scores(c, logits)
-    curves = {"frames": (c.label, logits), "videos": (vy, vs)}
+    temporal = cues.get("temporal", np.full(len(vids), np.nan))
+    default = np.array([detector.calibrated(s, {"temporal": temporal[i]}) for i, s in enumerate(vs)])
+    curves = {"frames": (c.label, logits), "videos": (vy, default), "videos, frames only": (vy, vs)}
     source = np.array([str(c.kind[c.video == v][0]).split("-")[0] for v in vids])
     for name in ("reenact", "portrait"):
         m = (vy == 0) | (source == name)
-        curves[f"videos, {name}"] = (vy[m], vs[m])
-    for name in ("temporal", "reference"):
-        if detector.has_cue(name) and name in cues:
-            curves[f"videos, {name}"] = (vy, np.array([detector.calibrated(s, {name: cues[name][i]}) for i, s in enumerate(vs)]))
+        curves[f"videos, {name}"] = (vy[m], default[m])
+    if detector.has_cue("reference") and "reference" in cues:
+        both = [{"temporal": t, "reference": r} for t, r in zip(temporal, cues["reference"])]
+        curves["videos, reference"] = (vy, np.array([detector.calibrated(s, c) for s, c in zip(vs, both)]))
     return curves
 
 
@@ -270,9 +273,9 @@ def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
     vy = curves["videos"][0]
     out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
            "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
-    for name in ("temporal", "reference", "reenact", "portrait"):
+    for name in ("frames only", "reference", "reenact", "portrait"):
         if f"videos, {name}" in curves:
-            out[f"test_video_auc_{name}"] = auc(*curves[f"videos, {name}"])
+            out[f"test_video_auc_{name.replace(' ', '_')}"] = auc(*curves[f"videos, {name}"])
     if real_pair is not None and len(real_pair[0]):
         out["real_test_p_fake_unmarked"] = float(detector.probabilities(real_pair[0]).mean())
         out["real_test_p_fake_marked"] = float(detector.probabilities(real_pair[1]).mean())
@@ -289,7 +292,7 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path) -> No
     if not len(curves["frames"][0]):
         return
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for name in ("frames", "videos", "videos, temporal", "videos, reference"):
+    for name in ("frames", "videos", "videos, frames only", "videos, reference"):
         y, s = curves.get(name, (np.zeros(0), np.zeros(0)))
         if len(set(y.tolist())) == 2:
             fpr, tpr, _ = roc_curve(y, s)

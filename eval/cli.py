@@ -24,7 +24,8 @@ def run(
     portraits: list[Path] = typer.Option(None, "--portrait", help="Use these portraits instead of the suite's."),
     speech: list[Path] = typer.Option(None, "--speech", help="Use these speech clips instead of the suite's."),
     real: list[Path] = typer.Option(None, "--real", help="Use these real videos instead of the suite's."),
-    detector: list[str] = typer.Option(None, "--detector", help="Extra detector NAME=module:function (frames -> score)."),
+    detector: list[str] = typer.Option(None, "--detector", help="Extra detector NAME=module:function (frames -> score, "
+                                       "or a class with .name and .score(path))."),
     seed: int = typer.Option(0),
     tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
 ) -> None:

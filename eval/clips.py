@@ -25,7 +25,12 @@ def cut_segments(src: Path, dst: Path, seconds: float, max_segments: int) -> lis
     info = probe(src)
     if "fps" not in info:
         raise UserError(f"{Path(src).name}: no video stream")
-    fps, audio = info["fps"], load_audio(src, 48_000) if "audio_codec" in info else None
+    fps, audio = info["fps"], None
+    if "audio_codec" in info:
+        try:
+            audio = load_audio(src, 48_000)
+        except UserError:  # a silent or broken soundtrack: the segments go without one
+            audio = None
     n = int(round(seconds * fps))
     frames = list(read_frames(src, n * max_segments))
     out = []

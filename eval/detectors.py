@@ -36,17 +36,26 @@ class LikenessDetector:
     """The shipped classifier, run exactly as `likeness scan` runs it (provenance checks off)."""
 
     name = "likeness"
+    scan_options: dict = {}
 
     def __init__(self, checkpoint: Path | None = None):
         from detector.scan import ScanConfig, Scanner
 
-        self._scanner = Scanner(ScanConfig(provenance=False, checkpoint=checkpoint))
+        self._scanner = Scanner(ScanConfig(provenance=False, checkpoint=checkpoint, **self.scan_options))
 
     def score(self, path: Path) -> Score:
         r = self._scanner.scan_file(path)
         if r.status != "ok":
             raise UserError(r.error or f"{Path(path).name}: {r.verdict.replace('_', ' ')}")
         return Score(r.probability_fake, [f["probability_fake"] for f in r.frames])
+
+
+class LikenessFramesOnly(LikenessDetector):
+    """Ours as `likeness scan --frames-only` runs it (the frame classifier alone, no warp consistency), to set
+    beside the default: `likeness eval run --detector likeness-frames=eval.detectors:LikenessFramesOnly`."""
+
+    name = "likeness-frames"
+    scan_options = {"temporal": False}
 
 
 class CallableDetector:

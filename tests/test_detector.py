@@ -8,6 +8,7 @@ import pytest
 
 from detector.model import DEFAULT_CHECKPOINT, DetectorConfig
 from detector.scan import ScanConfig, scan
+from detector.temporal import MIN_MOTION
 
 pytestmark = pytest.mark.slow
 
@@ -77,13 +78,15 @@ def test_generated_scores_higher_than_real(shipped, shared, mona_lisa, speech_3s
     assert r_fake.provenance["watermark_found"] and r_fake.provenance["verdict"] == "verified"
     assert not r_real.provenance["watermark_found"]
     assert r_fake.face_tracks == 1 and r_fake.timeline and r_fake.timeline[0]["second"] == 0
-    assert r_fake.reference_logit is None and r_fake.temporal_consistency is None  # frames alone by default
-    with_cue = {cue: scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, **{cue: True}))
-                for cue in ("reference", "temporal")}
-    assert all(f.probability_fake > r.probability_fake for f, r in with_cue.values())
-    (ref_fake, ref_real), (t_fake, t_real) = with_cue["reference"], with_cue["temporal"]
+    assert r_fake.reference_logit is None  # off by default
+    assert r_fake.temporal_consistency > r_real.temporal_consistency  # a warped photo against real skin (on by default)
+    assert r_fake.face_motion > MIN_MOTION and r_real.face_motion > MIN_MOTION  # both faces talk
+    other = {name: scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, **cfg))
+             for name, cfg in (("reference", {"reference": True}), ("frames only", {"temporal": False}))}
+    assert all(f.probability_fake > r.probability_fake for f, r in other.values())
+    (ref_fake, ref_real), (f_fake, _) = other["reference"], other["frames only"]
     assert ref_fake.reference_logit is not None and ref_real.reference_logit is not None
-    assert t_fake.temporal_consistency > t_real.temporal_consistency  # a warped photo against real skin
+    assert f_fake.temporal_consistency is None and f_fake.face_motion is None
 
 
 def test_a_still_portrait_becomes_a_slow_pan_of_the_generators_canvas(mona_lisa, tmp_path):
@@ -136,19 +139,27 @@ def test_video_calibration_picks_the_most_cues_at_hand():
     assert abs(float(both(0.0, {"temporal": 0.5, "reference": 1.0})) - 0.5) < 1e-9
 
 
-def test_warp_consistency_separates_a_warped_photo_from_fresh_texture():
-    """Known answer: frames made by shifting one textured image (as a one-photo renderer does) are far more
-    warp-consistent than frames whose fine texture is redrawn each time (as a camera's is)."""
-    from detector.temporal import crop_pairs, warp_consistency
+def test_warp_consistency_separates_a_warped_photo_from_fresh_texture_and_leaves_out_a_still_one():
+    """Known answer: frames made by bending one textured image (as a one-photo renderer does) are far more
+    warp-consistent than frames whose fine texture is redrawn each time (as a camera's is); frames that only
+    shift it (a pan over a still picture) have no face motion, so the cue is not measured."""
+    import cv2
+
+    from detector.temporal import MIN_MOTION, consistencies, crop_pairs, face_motion, warp_consistency
 
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 255, (160, 160, 3)).astype(np.uint8)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (160, 160, 3)).astype(np.uint8), (0, 0), 1.0)
+    gx, gy = np.meshgrid(np.arange(160, dtype=np.float32), np.arange(160, dtype=np.float32))
     times = np.arange(8) / 2.0
-    warped = np.stack([np.roll(base, (k, 2 * k), (0, 1))[16:144, 16:144] for k in range(8)])
+    bent = np.stack([cv2.remap(base, gx + 0.5 * k * np.sin(gy / 10), gy + 0.5 * k * np.cos(gx / 13), cv2.INTER_LINEAR)[16:144, 16:144]
+                     for k in range(8)])
+    shifted = np.stack([np.roll(base, (k, 2 * k), (0, 1))[16:144, 16:144] for k in range(8)])
     fresh = np.stack([rng.integers(0, 255, (128, 128, 3)).astype(np.uint8) for _ in range(8)])
     assert crop_pairs(times) == [(i, i + 2) for i in range(6)]  # 1 s apart at 2 frames per second
-    assert warp_consistency(warped, times) > 0.9 > 0.2 > warp_consistency(fresh, times)
-    assert np.isnan(warp_consistency(warped[:2], times[:2]))  # 0.5 s of video: no pair 1 s apart
+    assert warp_consistency(bent, times) > 0.9 > 0.2 > warp_consistency(fresh, times)
+    assert face_motion(consistencies(bent, times)[1]) > MIN_MOTION > face_motion(consistencies(shifted, times)[1])
+    assert np.nanmedian(consistencies(shifted, times)[0]) > 0.9 and np.isnan(warp_consistency(shifted, times))
+    assert np.isnan(warp_consistency(bent[:2], times[:2]))  # 0.5 s of video: no pair 1 s apart
 
 
 def _cli(*args):
@@ -169,9 +180,10 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     r = _cli("scan", bad, audio_only, image, llama, "--json", "--max-seconds", 2, "--report", report)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 4 and all(row["schema"] == 3 for row in rows)
+    assert len(rows) == 4 and all(row["schema"] == 4 for row in rows)
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
-            "face_tracks", "timeline", "provenance", "temporal_consistency", "reference_logit", "error", "seconds_scanned", "scan_time_s"}
+            "face_tracks", "timeline", "provenance", "temporal_consistency", "face_motion", "reference_logit", "error",
+            "seconds_scanned", "scan_time_s"}
     assert all(keys <= set(row) for row in rows)
     by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
     assert by_name["corrupt.mp4"]["status"] == "error" and by_name["corrupt.mp4"]["error"]
@@ -200,3 +212,14 @@ def test_ray_scan_equals_local_scan(shipped, shared, tmp_path):
         d.pop("scan_time_s")
         return d
     assert [same(r) for r in on_ray] == [same(r) for r in local]
+
+
+def test_temporal_cue_leaves_out_a_pan_over_a_still_portrait(shipped, mona_lisa, tmp_path):
+    """A pan across a photo is warp-consistent, but its face does not move: the scanner must not read it as a
+    renderer's work (the verdict rests on the frames)."""
+    from detector.data import write_still
+
+    still = write_still(mona_lisa, 256, tmp_path / "pan.mp4", 2.5)
+    r = scan([still], ScanConfig(rate=4.0, provenance=False))[0]
+    assert r.status == "ok" and r.probability_fake is not None
+    assert r.face_motion is not None and r.face_motion < MIN_MOTION and r.temporal_consistency is None

@@ -72,6 +72,16 @@ def test_perturbations_write_real_video_files(generated_clip, tmp_path):
     assert set(PERTURBATIONS) >= {"crf18", "crf23", "crf28", "crf35", "resize0.25", "blur", "noise", "brightness"}
 
 
+def test_real_segments_keep_a_usable_soundtrack_and_drop_a_silent_one(shared, tmp_path):
+    from eval.clips import cut_segments
+    from generator.video import probe
+
+    talking = cut_segments(shared / "real_videos" / "vrt_4.mp4", tmp_path, 1.0, 2)
+    silent = cut_segments(shared / "real_videos" / "lp_driving_d18.mp4", tmp_path, 1.0, 1)  # a silent audio track
+    assert len(talking) == 2 and all("audio_codec" in probe(p) for p in talking)
+    assert len(silent) == 1 and "audio_codec" not in probe(silent[0]) and probe(silent[0])["video_codec"] == "h264"
+
+
 def test_audio_shifted_by_5_frames_reports_a_lag_5_frames_later(generated_clip, tmp_path):
     """The same frames with their audio delayed by 5 frames (200 ms): the mouth now leads the audio by 5."""
     from eval.realism import measure_video
@@ -98,6 +108,14 @@ def brightness_detector(frames):
 
 def broken_detector(frames):
     raise RuntimeError("this detector always fails")
+
+
+def test_our_frames_only_scanner_plugs_in_beside_the_default():
+    from eval.detectors import build_detectors
+
+    ours, frames = build_detectors(["likeness-frames=eval.detectors:LikenessFramesOnly"], plugins=False)
+    assert (ours.name, frames.name) == ("likeness", "likeness-frames")
+    assert ours._scanner.cfg.temporal and not frames._scanner.cfg.temporal
 
 
 def test_quick_suite_end_to_end(shared, tmp_path):

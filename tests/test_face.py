@@ -56,3 +56,21 @@ def test_bad_images(tmp_path):
 def test_content_not_extension_decides(shared):
     img = load_image(shared / "portraits" / "lp_s25.jpg")  # a PNG named .jpg
     assert img.shape == (512, 512, 3)
+
+
+def test_aligned_warp_filters_before_it_shrinks():
+    """Known answer: shrinking fine random texture 4x must average it (as an area resize does), not pick every
+    4th pixel (OpenCV's warpAffine aliases, even when asked for INTER_AREA); enlarging is a plain warp."""
+    import cv2
+
+    from generator.face.analysis import warp_aligned
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (600, 800, 3)).astype(np.uint8)
+    shrink = np.array([[0.25, 0.0, 3.3], [0.0, 0.25, 7.7]])
+    area = cv2.resize(img[: 512, : 512], (128, 128), interpolation=cv2.INTER_AREA)
+    aliased = cv2.warpAffine(img, shrink, (128, 128), flags=cv2.INTER_AREA)
+    assert warp_aligned(img, shrink, 128).std() < 1.3 * area.std() < 0.6 * aliased.std()
+    grow = np.array([[2.0, 0.0, -50.0], [0.0, 2.0, -30.0]])
+    assert np.array_equal(warp_aligned(img, grow, 128),
+                          cv2.warpAffine(img, grow, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))

@@ -141,14 +141,37 @@ def align_transform(lm: np.ndarray, size: int) -> np.ndarray:
     return m
 
 
+def warp_aligned(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
+    """The size x size image of `rgb` under the 2x3 affine `m` (borders replicated), anti-aliased when `m` shrinks:
+    OpenCV's warpAffine has no area filter (INTER_AREA falls back to bilinear, which aliases fine texture), so the
+    region the output covers is first shrunk with INTER_AREA to the output's scale."""
+    import cv2
+
+    m = np.asarray(m, np.float64)
+    interpolation = cv2.INTER_LINEAR if interpolation is None else interpolation
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    if scale < 0.8:
+        inv = cv2.invertAffineTransform(m)
+        corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64) @ inv[:, :2].T + inv[:, 2]
+        h, w = rgb.shape[:2]
+        x0, y0 = np.clip(np.floor(corners.min(0)).astype(int) - 2, 0, [w - 1, h - 1])
+        x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 3, [x0 + 1, y0 + 1], [w, h])
+        sw, sh = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+        rgb = cv2.resize(rgb[y0:y1, x0:x1], (sw, sh), interpolation=cv2.INTER_AREA)
+        # frame -> shrunk region: (p - (x0, y0)) * (sw / (x1 - x0), sh / (y1 - y0)); compose m with its inverse
+        kx, ky = (x1 - x0) / sw, (y1 - y0) / sh
+        m = m @ np.array([[kx, 0, x0], [0, ky, y0], [0, 0, 1]], np.float64)
+        interpolation = cv2.INTER_LINEAR
+    return cv2.warpAffine(rgb, m, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
 def analyze(rgb: np.ndarray, size: int = 512, mesh: FaceMesh | None = None, what: str = "image") -> Portrait:
     """Detect the largest face, align and crop it to a size x size canvas, and return its appearance."""
     import cv2
 
     lm = largest_face(rgb, mesh, what)
     m = align_transform(lm, size)
-    canvas = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] ** 2 + m[0, 1] ** 2 < 1 else cv2.INTER_CUBIC,
-                            borderMode=cv2.BORDER_REPLICATE)
+    canvas = warp_aligned(rgb, m, size, cv2.INTER_CUBIC)
     scale = float(np.hypot(*m[0, :2]))
     out = np.empty_like(lm)
     out[:, :2] = lm[:, :2] @ m[:, :2].T + m[:, 2]

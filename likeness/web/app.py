@@ -219,7 +219,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     return app
 
 
-CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "temporal_consistency", "face_tracks",
+CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "temporal_consistency", "face_motion", "face_tracks",
                "frames_with_face", "frames_sampled", "seconds_scanned", "provenance", "watermark_found", "manifest_valid",
                "error")
 
