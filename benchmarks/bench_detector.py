@@ -28,7 +28,7 @@ from benchmarks.results import bench_parser, machine, write_section  # noqa: E40
 from detector.data import portrait_images, write_still  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
-from detector.temporal import MIN_MOTION  # noqa: E402
+from detector.temporal import MIN_MOTION, is_still  # noqa: E402
 from eval.clips import cut_segments  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from eval.roc import auc_interval, roc_metrics  # noqa: E402
@@ -216,7 +216,7 @@ def main() -> None:
         f"Pans over the held-out portraits themselves ({len(still_p)} real-class videos of 6 s, `detector.data.write_still`, "
         f"not in the AUCs): a pan's face does not move (face motion at most "
         f"{np.nanmax(still_motion) if np.isfinite(still_motion).any() else float('nan'):.2f} px over 1 s), so the default "
-        f"scanner left the warp consistency out of {int(np.sum(~(still_motion >= MIN_MOTION)))} of them (below {MIN_MOTION} px) "
+        f"scanner left the warp consistency out of {sum(map(is_still, still_motion))} of them (below {MIN_MOTION} px) "
         f"and judged them by the frames: it calls {int((still_p[:, 0] >= threshold).sum())} generated (`--frames-only`: "
         f"{int((still_p[:, 1] >= threshold).sum())}). Next to the fake rendered from the same portrait, the frame classifier "
         f"scores the fake higher in {sum(f > s for s, f in paired)} of {len(paired)} pairs, by a median "

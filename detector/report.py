@@ -5,7 +5,7 @@ import html
 from pathlib import Path
 
 from .scan import ScanResult
-from .temporal import MIN_MOTION
+from .temporal import is_still
 
 
 def _timeline_svg(r: ScanResult, w: int = 240, h: int = 48) -> str:
@@ -25,7 +25,7 @@ def write_report(results: list[ScanResult], path: Path) -> Path:
     for r in results:
         prob = "-" if r.probability_fake is None else f"{r.probability_fake:.2f}"
         warp = "-" if r.temporal_consistency is None else f"{r.temporal_consistency:.2f}"
-        if r.temporal_consistency is None and r.face_motion is not None and r.face_motion < MIN_MOTION:
+        if r.temporal_consistency is None and r.face_motion is not None and is_still(r.face_motion):
             warp = "- (the face does not move)"
         prov = (r.provenance or {}).get("summary") or (r.provenance or {}).get("error") or "-"
         colour = {"fake": "#fdd", "real": "#dfd"}.get(r.verdict, "#eee")

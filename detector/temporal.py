@@ -17,6 +17,8 @@ training identities, clean or re-encoded. Below MIN_MOTION, chosen between the t
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 DT = 1.0                                    # seconds between the two crops of a pair
@@ -33,8 +35,7 @@ def pair_cues(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[float, float]:
     import cv2
 
     f = flow.calc(g1, g2, None)
-    h, w = g1.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx, gy, xy = _grid(*g1.shape)
     warped = cv2.remap(g2, gx + f[..., 0], gy + f[..., 1], cv2.INTER_LINEAR)
 
     def high_pass(x: np.ndarray) -> np.ndarray:
@@ -44,10 +45,16 @@ def pair_cues(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[float, float]:
     p, q = high_pass(g1), high_pass(warped)
     p, q = p - p.mean(), q - q.mean()
     consistency = float((p @ q) / (np.sqrt((p @ p) * (q @ q)) + 1e-6))
-    xy = np.c_[gx[REGION].ravel(), gy[REGION].ravel(), np.ones(gx[REGION].size, np.float32)]
     uv = f[REGION].reshape(-1, 2)
     affine, *_ = np.linalg.lstsq(xy, uv, rcond=None)
     return consistency, float(np.linalg.norm(uv - xy @ affine, axis=1).mean())
+
+
+@lru_cache(maxsize=4)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel x and y coordinates of an h x w crop, and REGION's (x, y, 1) rows for the affine fit."""
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return gx, gy, np.c_[gx[REGION].ravel(), gy[REGION].ravel(), np.ones(gx[REGION].size, np.float32)]
 
 
 def crop_pairs(times: np.ndarray, dt: float = DT, tolerance: float = TOLERANCE) -> list[tuple[int, int]]:
@@ -81,11 +88,16 @@ def face_motion(motion: np.ndarray) -> float:
     return float(np.median(motion)) if len(motion) else float("nan")
 
 
+def is_still(motion: float) -> bool:
+    """A face whose `face_motion` is below MIN_MOTION (or was not measured): a still picture, which any warp explains."""
+    return not motion >= MIN_MOTION
+
+
 def summary(consistency: np.ndarray, motion: np.ndarray) -> float:
     """A stretch's cue: the median consistency of its pairs; NaN where none was measured or where the face
-    did not move (`face_motion` below MIN_MOTION: a still picture, which any warp explains)."""
+    did not move (`is_still`)."""
     consistency = np.asarray(consistency)[np.isfinite(consistency)]
-    if not len(consistency) or not face_motion(motion) >= MIN_MOTION:
+    if not len(consistency) or is_still(face_motion(motion)):
         return float("nan")
     return float(np.median(consistency))
 

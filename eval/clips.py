@@ -30,7 +30,7 @@ def cut_segments(src: Path, dst: Path, seconds: float, max_segments: int) -> lis
         try:
             audio = load_audio(src, 48_000)
         except UserError:  # a silent or broken soundtrack: the segments go without one
-            audio = None
+            pass
     n = int(round(seconds * fps))
     frames = list(read_frames(src, n * max_segments))
     out = []
