@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_detector.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_temporal.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_web.py --data $(SHARED)
 
 # The full evaluation suite (issue #6): reports/eval-full/report.html, an MLflow run, a RESULTS.md section.

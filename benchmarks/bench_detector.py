@@ -130,7 +130,8 @@ def main() -> None:
             source, kind = (SOURCES[kind.split("-")[0]], kind.split("-")[1]) if label else ("footage", kind)
             for cond in rows:
                 src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
-                r, w, q = scanner.scan_file(src), frames_only.scan_file(src), relative.scan_file(src)
+                faces = scanner.sample(src)  # decoded once, scored three ways
+                r, w, q = (s.score(src, faces) for s in (scanner, frames_only, relative))
                 if r.probability_fake is not None:
                     rows[cond].append(Row(path.stem, identity, kind, source, size, label, r.probability_fake, w.probability_fake,
                                           q.probability_fake, [x["probability_fake"] for x in w.frames],
@@ -144,7 +145,8 @@ def main() -> None:
             if "path" in f and f["identity"] in test and f["identity"] in images:
                 image = images[f["identity"]]
                 still = write_still(image, f.get("size", 256), Path(tmp) / f"still_{image.stem}.mp4", 6.0)
-                r, w = scanner.scan_file(still), frames_only.scan_file(still)
+                faces = scanner.sample(still)
+                r, w = scanner.score(still, faces), frames_only.score(still, faces)
                 if r.probability_fake is not None:
                     stills[f["identity"]] = (r.probability_fake, w.probability_fake, r.face_motion)
 

@@ -55,6 +55,13 @@ class ScanResult:
         return {"schema": SCHEMA_VERSION, **asdict(self)}
 
 
+@dataclass
+class SampledFaces:
+    """What `Scanner.sample` found in a video: the sampled frames' face crops and the first frame with a face."""
+    frames: list                        # detector.faces.SampledFrame per sampled frame
+    first_face: np.ndarray | None       # RGB
+
+
 def find_videos(paths: Iterable[Path]) -> list[Path]:
     """Files as given (any type: non-videos are reported later) and video files found under folders."""
     out = []
@@ -78,19 +85,31 @@ class Scanner:
         self._cropper = FaceCropper  # a fresh tracker per video
 
     def scan_file(self, path: Path) -> ScanResult:
-        from . import temporal
-        from .faces import count_tracks, sample_frames
-
         t0 = time.perf_counter()
-        path = Path(path)
-        cropper, frames, first_face = self._cropper(max_faces=4), [], None
         try:
-            for t, rgb in sample_frames(path, self.cfg.rate, self.cfg.max_seconds):
-                frames.append(cropper(rgb, t))
-                if first_face is None and frames[-1].crops:
-                    first_face = rgb
+            faces = self.sample(path)
         except UserError as e:
             return ScanResult(str(path), "error", "error", error=str(e), scan_time_s=time.perf_counter() - t0)
+        return self.score(path, faces, t0)
+
+    def sample(self, path: Path) -> SampledFaces:
+        """Decode the sampled frames of `path` and find its faces (a fresh face tracker per video)."""
+        from .faces import sample_frames
+
+        cropper, out = self._cropper(max_faces=4), SampledFaces([], None)
+        for t, rgb in sample_frames(Path(path), self.cfg.rate, self.cfg.max_seconds):
+            out.frames.append(cropper(rgb, t))
+            if out.first_face is None and out.frames[-1].crops:
+                out.first_face = rgb
+        return out
+
+    def score(self, path: Path, faces: SampledFaces, t0: float | None = None) -> ScanResult:
+        """The verdict on `faces` (from `sample`; one sampling can be scored by scanners with different settings)."""
+        from . import temporal
+        from .faces import count_tracks
+
+        t0 = time.perf_counter() if t0 is None else t0
+        path, frames, first_face = Path(path), faces.frames, faces.first_face
         res = ScanResult(str(path), "ok", "real", threshold=self.detector.threshold, frames_sampled=len(frames),
                          seconds_scanned=frames[-1].t if frames else 0.0)
         with_face = [f for f in frames if f.crops]

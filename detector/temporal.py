@@ -5,8 +5,9 @@ warping that photo, so once two frames a second apart are aligned with optical f
 matches almost exactly. In real footage skin, light and sensor noise change in ways no warp explains.
 The cue is the median, over pairs of face crops `DT` seconds apart, of the correlation between their
 high-passed central face after DIS optical-flow alignment. It has no weights; its settings (DT, SIGMA,
-REGION, the median) were chosen on the training identities among 48 combinations, and the detector's video
-calibration weighs it against the frame logits.
+REGION, the median) were chosen on the training identities among 48 combinations, on face crops made before
+they were anti-aliased, and the detector's video calibration weighs it against the frame logits.
+`benchmarks/bench_temporal.py` sweeps DT and SIGMA on the current crops (see benchmarks/RESULTS.md).
 
 A video of a still photo (a slideshow, a pan across a picture) is warp-consistent too, but its face does
 not move: once crops are aligned, what is left of the flow after the best affine fit (the face's own,
@@ -30,24 +31,36 @@ MIN_MOTION = 0.17                           # px of non-rigid motion over DT (me
 
 def pair_cues(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[float, float]:
     """(consistency, motion) of grey crop `g1` and the crop `g2` after it, with `flow` an OpenCV DIS optical flow:
-    the correlation of the high-passed REGION of `g1` and of `g2` warped onto it, and the mean length (px) of the
-    flow in REGION that no affine map explains (the face's own motion, not the camera's or the alignment's)."""
+    the correlation of the high-passed REGION of `g1` and of `g2` warped onto it (`texture_correlation`), and
+    the mean length (px) of the flow in REGION that no affine map explains (the face's own motion, not the
+    camera's or the alignment's)."""
+    warped, motion = align(g1, g2, flow)
+    return texture_correlation(g1, warped), motion
+
+
+def align(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[np.ndarray, float]:
+    """`g2` warped onto `g1` by optical flow, and the non-rigid part of that flow (see `pair_cues`)."""
     import cv2
 
     f = flow.calc(g1, g2, None)
     gx, gy, xy = _grid(*g1.shape)
     warped = cv2.remap(g2, gx + f[..., 0], gy + f[..., 1], cv2.INTER_LINEAR)
+    uv = f[REGION].reshape(-1, 2)
+    affine, *_ = np.linalg.lstsq(xy, uv, rcond=None)
+    return warped, float(np.linalg.norm(uv - xy @ affine, axis=1).mean())
+
+
+def texture_correlation(a: np.ndarray, b: np.ndarray, sigma: float = SIGMA) -> float:
+    """Correlation of two aligned grey crops' REGION after a high-pass (the image minus its Gaussian blur at `sigma`)."""
+    import cv2
 
     def high_pass(x: np.ndarray) -> np.ndarray:
         x = x.astype(np.float32)
-        return (x - cv2.GaussianBlur(x, (0, 0), SIGMA))[REGION].ravel()
+        x = (x - cv2.GaussianBlur(x, (0, 0), sigma))[REGION].ravel()
+        return x - x.mean()
 
-    p, q = high_pass(g1), high_pass(warped)
-    p, q = p - p.mean(), q - q.mean()
-    consistency = float((p @ q) / (np.sqrt((p @ p) * (q @ q)) + 1e-6))
-    uv = f[REGION].reshape(-1, 2)
-    affine, *_ = np.linalg.lstsq(xy, uv, rcond=None)
-    return consistency, float(np.linalg.norm(uv - xy @ affine, axis=1).mean())
+    p, q = high_pass(a), high_pass(b)
+    return float((p @ q) / (np.sqrt((p @ p) * (q @ q)) + 1e-6))
 
 
 @lru_cache(maxsize=4)

@@ -214,6 +214,24 @@ def test_ray_scan_equals_local_scan(shipped, shared, tmp_path):
     assert [same(r) for r in on_ray] == [same(r) for r in local]
 
 
+def test_one_sampling_scored_by_two_scanners_equals_their_own_scans(shipped, shared):
+    """`Scanner.sample` decodes a video once; `score` by scanners with other settings gives each one's own scan."""
+    from detector.scan import Scanner
+
+    video = shared / "real_videos" / "vrt_3.mp4"
+    default, frames_only = (Scanner(ScanConfig(rate=2.0, max_seconds=2.5, provenance=False, temporal=t)) for t in (True, False))
+    faces = default.sample(video)
+
+    def result(r):
+        d = r.to_dict()
+        d.pop("scan_time_s")
+        return d
+    for scanner in (default, frames_only):
+        assert result(scanner.score(video, faces)) == result(scanner.scan_file(video))
+    assert default.score(video, faces).temporal_consistency is not None
+    assert frames_only.score(video, faces).temporal_consistency is None
+
+
 def test_temporal_cue_leaves_out_a_pan_over_a_still_portrait(shipped, mona_lisa, tmp_path):
     """A pan across a photo is warp-consistent, but its face does not move: the scanner must not read it as a
     renderer's work (the verdict rests on the frames)."""
