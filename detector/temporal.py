@@ -19,6 +19,7 @@ training identities, clean or re-encoded. Below MIN_MOTION, chosen between the t
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterator
 
 import numpy as np
 
@@ -29,17 +30,9 @@ REGION = (slice(16, 96), slice(16, 112))    # brows to mouth, cheek to cheek, in
 MIN_MOTION = 0.17                           # px of non-rigid motion over DT (median of pairs), below which the face is still
 
 
-def pair_cues(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[float, float]:
-    """(consistency, motion) of grey crop `g1` and the crop `g2` after it, with `flow` an OpenCV DIS optical flow:
-    the correlation of the high-passed REGION of `g1` and of `g2` warped onto it (`texture_correlation`), and
-    the mean length (px) of the flow in REGION that no affine map explains (the face's own motion, not the
-    camera's or the alignment's)."""
-    warped, motion = align(g1, g2, flow)
-    return texture_correlation(g1, warped), motion
-
-
 def align(g1: np.ndarray, g2: np.ndarray, flow) -> tuple[np.ndarray, float]:
-    """`g2` warped onto `g1` by optical flow, and the non-rigid part of that flow (see `pair_cues`)."""
+    """Grey crop `g2` warped onto grey crop `g1` by `flow` (an OpenCV DIS optical flow), and the mean length (px)
+    of the flow in REGION that no affine map explains (the face's own motion, not the camera's or the alignment's)."""
     import cv2
 
     f = flow.calc(g1, g2, None)
@@ -82,16 +75,24 @@ def crop_pairs(times: np.ndarray, dt: float = DT, tolerance: float = TOLERANCE) 
     return out
 
 
-def consistencies(crops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per crop (RGB uint8): its consistency with the crop DT later and the face's motion between them
-    (`pair_cues`); NaN where there is no such crop."""
+def aligned_pairs(crops: np.ndarray, times: np.ndarray, dt: float = DT) -> Iterator[tuple[int, np.ndarray, np.ndarray, float]]:
+    """For each pair of crops (RGB uint8) `dt` apart (`crop_pairs`): the first one's index, it in grey, the second
+    warped onto it, and the face's motion between them (`align`)."""
     import cv2
 
     flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     grey = [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in crops]
+    for i, j in crop_pairs(times, dt):
+        warped, motion = align(grey[i], grey[j], flow)
+        yield i, grey[i], warped, motion
+
+
+def consistencies(crops: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per crop (RGB uint8): its consistency with the crop DT later (`texture_correlation` once aligned) and the
+    face's motion between them (`aligned_pairs`); NaN where there is no such crop."""
     consistency, motion = np.full(len(crops), np.nan), np.full(len(crops), np.nan)
-    for i, j in crop_pairs(times):
-        consistency[i], motion[i] = pair_cues(grey[i], grey[j], flow)
+    for i, grey, warped, m in aligned_pairs(crops, times):
+        consistency[i], motion[i] = texture_correlation(grey, warped), m
     return consistency, motion
 
 
