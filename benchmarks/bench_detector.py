@@ -24,12 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, detector_videos, machine, write_section  # noqa: E402
 from detector.data import portrait_images, write_still  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
 from detector.temporal import MIN_MOTION, is_still  # noqa: E402
-from eval.clips import cut_segments  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from eval.roc import auc_interval, roc_metrics  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
@@ -122,12 +121,10 @@ def main() -> None:
     relative = Scanner(ScanConfig(rate=a.rate, provenance=False, reference=True))
     rows: dict[str, list] = {"clean": [], "degraded": []}
     with tempfile.TemporaryDirectory() as tmp:
-        videos = [(seg, p.stem, "real", 0, 0) for p in sorted((a.data / "real_videos").glob("*.mp4")) if p.stem in test
-                  for seg in cut_segments(p, Path(tmp), 5.0, 100)]
-        videos += [(Path(f["path"]), f["identity"], f["kind"], 1, f.get("size", 256)) for f in index["fakes"]
-                   if "path" in f and f["identity"] in test]
-        for i, (path, identity, kind, label, size) in enumerate(videos):
-            source, kind = (SOURCES[kind.split("-")[0]], kind.split("-")[1]) if label else ("footage", kind)
+        videos = detector_videos(a.data, index, Path(tmp))
+        for i, v in enumerate(videos):
+            path, identity, label, size = v.path, v.identity, v.label, v.size
+            source, kind = (SOURCES[v.kind.split("-")[0]], v.kind.split("-")[1]) if label else ("footage", v.kind)
             for cond in rows:
                 src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
                 faces = scanner.sample(src)  # decoded once, scored three ways
@@ -174,9 +171,9 @@ def main() -> None:
         f"Command: `python benchmarks/bench_detector.py` (via `make bench`, after `make train-detector`). Machine: {machine()}.",
         f"Model: timm `{info['model']['arch']}` at {info['model']['size']} px "
         f"trained from scratch, {info['train_minutes']:.1f} min, checkpoint {DEFAULT_CHECKPOINT.stat().st_size / 1e6:.1f} MB (fp16). "
-        f"Held-out identities: {len(test)} ({sum(1 for v in videos if v[3] == 0)} real 5 s segments of "
+        f"Held-out identities: {len(test)} ({sum(v.label == 0 for v in videos)} real 5 s segments of "
         f"{len([t for t in test if not t.startswith('portrait:')])} people, re-encoded at CRF 18 like the fakes; "
-        f"{sum(1 for v in videos if v[3] == 1)} fakes of 6 s at 256 or 512 px); "
+        f"{sum(v.label == 1 for v in videos)} fakes of 6 s at 256 or 512 px); "
         f"{a.rate:g} sampled frames per second. Default scanner: the mean frame logit and the face's warp consistency "
         "over 1 s (`detector.temporal`), calibrated together on validation videos. `--frames-only`: the calibrated mean "
         "frame logit alone. `--reference` (experimental): the default's cues and the logit of a rendering of the same "

@@ -21,10 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
+from benchmarks.results import bench_parser, detector_videos, machine, write_section  # noqa: E402
 from detector import temporal  # noqa: E402
 from detector.faces import FaceCropper, sample_frames  # noqa: E402
-from eval.clips import cut_segments  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from eval.roc import roc_metrics  # noqa: E402
 
@@ -61,21 +60,14 @@ def main() -> None:
     if not index_path.is_file():
         sys.exit(f"{index_path} not found: run `make train-detector` first (it renders the fakes)")
     index = json.loads(index_path.read_text())
-    held_out = set(index["test_identities"])
     rows = []  # (split, condition, label, {(dt, sigma): cue})
     with tempfile.TemporaryDirectory() as tmp:
-        videos = []
-        for p in sorted((a.data / "real_videos").glob("*.mp4")):
-            split = "held-out" if p.stem in held_out else "training"
-            seconds, most = (5.0, 100) if split == "held-out" else (3.0, 2)  # held out: as bench_detector.py cuts them
-            videos += [(seg, split, 0) for seg in cut_segments(p, Path(tmp), seconds, most)]
-        videos += [(Path(f["path"]), "held-out" if f["identity"] in held_out else "training", 1)
-                   for f in index["fakes"] if "path" in f]
-        for i, (path, split, label) in enumerate(videos):
+        videos = detector_videos(a.data, index, Path(tmp), ("training", "held-out"))
+        for i, v in enumerate(videos):
             for cond in ("clean", "degraded"):
-                src = path if cond == "clean" else perturb_file(path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
-                rows.append((split, cond, label, measure(src, a.rate)))
-            print(f"{i + 1}/{len(videos)} {path.name}", flush=True)
+                src = v.path if cond == "clean" else perturb_file(v.path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
+                rows.append((v.split, cond, v.label, measure(src, a.rate)))
+            print(f"{i + 1}/{len(videos)} {v.path.name}", flush=True)
 
     columns = [(split, cond) for split in ("training", "held-out") for cond in ("clean", "degraded")]
 

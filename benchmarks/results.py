@@ -1,10 +1,12 @@
-"""Shared helpers for benchmark scripts: machine description and section-wise updates of RESULTS.md."""
+"""Shared helpers for benchmark scripts: machine description, section-wise updates of RESULTS.md, and the
+videos the detector benchmarks score."""
 from __future__ import annotations
 
 import argparse
 import os
 import platform
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -39,3 +41,34 @@ def write_section(name: str, body: str) -> None:
     pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text)
+
+
+@dataclass
+class DetectorVideo:
+    """A video the detector benchmarks score: real footage (a segment of it) or a generated fake."""
+    path: Path
+    identity: str     # the person, or "portrait:<name>"
+    split: str        # "training" or "held-out" (the data builder's split by identity)
+    label: int        # 1 = generated
+    kind: str         # "real", or the fake's "<source>-<motion>" (e.g. "reenact-dit")
+    size: int         # generator canvas (0 for real footage)
+
+
+def detector_videos(data: Path, index: dict, tmp: Path, splits: tuple[str, ...] = ("held-out",)) -> list[DetectorVideo]:
+    """The videos of the identities in `splits`: real footage from `data`/real_videos cut into segments in `tmp`
+    (every 5-s one of a held-out person; the first two 3-s ones of a training person) and the fakes that
+    `make train-detector` rendered (`index`: data/detector/index.json)."""
+    from eval.clips import cut_segments
+
+    held_out = set(index["test_identities"])
+
+    def split(identity: str) -> str:
+        return "held-out" if identity in held_out else "training"
+
+    out = []
+    for p in sorted((data / "real_videos").glob("*.mp4")):
+        if split(p.stem) in splits:
+            seconds, most = (5.0, 100) if split(p.stem) == "held-out" else (3.0, 2)
+            out += [DetectorVideo(seg, p.stem, split(p.stem), 0, "real", 0) for seg in cut_segments(p, tmp, seconds, most)]
+    return out + [DetectorVideo(Path(f["path"]), f["identity"], split(f["identity"]), 1, f["kind"], f.get("size", 256))
+                  for f in index["fakes"] if "path" in f and split(f["identity"]) in splits]

@@ -4,10 +4,10 @@ A renderer that animates one photo (ours, and single-image animators generally) 
 warping that photo, so once two frames a second apart are aligned with optical flow their fine texture
 matches almost exactly. In real footage skin, light and sensor noise change in ways no warp explains.
 The cue is the median, over pairs of face crops `DT` seconds apart, of the correlation between their
-high-passed central face after DIS optical-flow alignment. It has no weights; its settings (DT, SIGMA,
-REGION, the median) were chosen on the training identities among 48 combinations, on face crops made before
-they were anti-aliased, and the detector's video calibration weighs it against the frame logits.
-`benchmarks/bench_temporal.py` sweeps DT and SIGMA on the current crops (see benchmarks/RESULTS.md).
+high-passed central face after DIS optical-flow alignment. It has no weights. DT and SIGMA are the best of
+`benchmarks/bench_temporal.py`'s sweep on the training identities (see benchmarks/RESULTS.md); REGION and
+the median were chosen there too, in an earlier sweep. The detector's video calibration weighs the cue
+against the frame logits.
 
 A video of a still photo (a slideshow, a pan across a picture) is warp-consistent too, but its face does
 not move: once crops are aligned, what is left of the flow after the best affine fit (the face's own,
@@ -25,7 +25,7 @@ import numpy as np
 
 DT = 1.0                                    # seconds between the two crops of a pair
 TOLERANCE = 0.15                            # seconds of slack in finding a pair's second crop
-SIGMA = 3.0                                 # high-pass: the image minus its Gaussian blur at this sigma
+SIGMA = 14.0                                # high-pass: the image minus its Gaussian blur at this sigma
 REGION = (slice(16, 96), slice(16, 112))    # brows to mouth, cheek to cheek, in the 128 px aligned crop
 MIN_MOTION = 0.17                           # px of non-rigid motion over DT (median of pairs), below which the face is still
 
