@@ -1,6 +1,9 @@
 """From logits to probabilities: Platt scaling of frame logits, and video calibrations that weigh the mean
 frame logit together with video-level cues (`temporal`: warp consistency, `reference`: the logit of a
-rendering of the same face), all fitted with scikit-learn on validation data."""
+rendering of the same face), all fitted with scikit-learn on validation data.
+
+Both classes weigh the same in every fit, so P = 0.5 means even odds whatever the mix of real and generated
+validation data (the data builder renders several fakes per real person; that ratio is no prior)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ class Calibration:
 
         if len(set(np.asarray(y).tolist())) < 2:
             return cls()
-        lr = LogisticRegression(C=1e4).fit(np.asarray(logits)[:, None], y)
+        lr = LogisticRegression(C=1e4, class_weight="balanced").fit(np.asarray(logits)[:, None], y)
         return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
 
@@ -45,14 +48,15 @@ class VideoCalibration:
 
     @classmethod
     def fit(cls, logits: np.ndarray, cues: dict[str, np.ndarray], y: np.ndarray, c: float = 10.0) -> "VideoCalibration":
-        """L2-regularised logistic regression of the video label on (mean frame logit, *cues), each feature
-        standardised first so the penalty treats them alike (weights are returned on the original scale)."""
+        """L2-regularised logistic regression of the video label on (mean frame logit, *cues), the two classes
+        weighed alike, each feature standardised first so the penalty treats them alike (weights are returned
+        on the original scale)."""
         from sklearn.linear_model import LogisticRegression
 
         names = sorted(cues)
         x = np.c_[np.asarray(logits, np.float64), *[np.asarray(cues[k], np.float64) for k in names]]
         mu, sd = x.mean(0), x.std(0) + 1e-9
-        lr = LogisticRegression(C=c).fit((x - mu) / sd, y)
+        lr = LogisticRegression(C=c, class_weight="balanced").fit((x - mu) / sd, y)
         w = lr.coef_[0] / sd
         return cls(names, float(w[0]), [float(v) for v in w[1:]], float(lr.intercept_[0] - w @ mu))
 

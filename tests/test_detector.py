@@ -128,6 +128,20 @@ def test_reference_calibration_cancels_a_per_person_offset():
     assert roc_metrics(y, cal(suspect, {"reference": reference}))["auc"] == 1.0 and cal.cue_weights[0] < 0 < cal.weight
 
 
+def test_calibrations_put_even_odds_midway_whatever_the_class_mix():
+    """Known answer: real and generated scores mirror each other around 0, with ten times more generated ones;
+    P = 0.5 still falls at 0 (a fit weighting every sample alike would move it towards the real class)."""
+    from detector.calibration import Calibration, VideoCalibration
+
+    real = np.linspace(-3, 1, 12)
+    fake = np.tile(-real, 10)
+    x, y = np.r_[real, fake], np.r_[np.zeros(len(real)), np.ones(len(fake))]
+    frames = Calibration.fit(y, x)
+    assert abs(-frames.b / frames.a) < 0.05
+    videos = VideoCalibration.fit(x, {"temporal": x}, y)
+    assert abs(float(videos(0.0, {"temporal": 0.0})) - 0.5) < 0.01
+
+
 def test_video_calibration_picks_the_most_cues_at_hand():
     from detector.calibration import VideoCalibration, pick
 
