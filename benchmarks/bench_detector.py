@@ -8,7 +8,8 @@ procedural motion) is scanned as it is and after H.264 CRF 28 + 0.5x resize, by 
 classifier and the face's warp consistency over time, `detector.temporal`), with `--frames-only` (the frame
 classifier alone) and with `--reference` (also relative to a rendering of the same face, `detector.reference`).
 Video-level AUC, EER, TPR at 1% FPR and the verdicts at the scanner's threshold, and frame-level AUC (the unit
-DeepfakeBench reports), overall and per motion model. Then a 60 s 720p video is scanned with default settings to time the scanner.
+DeepfakeBench reports), overall and per motion model. Then a 60 s 720p video is scanned with default settings
+to time the scanner.
 """
 from __future__ import annotations
 

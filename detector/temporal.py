@@ -6,8 +6,8 @@ matches almost exactly. In real footage skin, light and sensor noise change in w
 The cue is the median, over pairs of face crops `DT` seconds apart, of the correlation between their
 high-passed central face after DIS optical-flow alignment. It has no weights. DT and SIGMA are the best of
 `benchmarks/bench_temporal.py`'s sweep on the training identities (see benchmarks/RESULTS.md); REGION and
-the median were chosen there too, in an earlier sweep. The detector's video calibration weighs the cue
-against the frame logits.
+the median were chosen on them too, in an earlier sweep (on crops made before they were anti-aliased). The
+detector's video calibration weighs the cue against the frame logits.
 
 A video of a still photo (a slideshow, a pan across a picture) is warp-consistent too, but its face does
 not move: once crops are aligned, what is left of the flow after the best affine fit (the face's own,
