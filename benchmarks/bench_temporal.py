@@ -5,7 +5,7 @@
 Needs the fakes from `make train-detector` (data/detector). Videos of the detector's training identities
 (where the shipped settings are chosen) and of its held-out ones are measured apart: real footage (the first
 two 3-s segments of each training video; every 5-s segment of a held-out one), and the generated fakes. Each video, as it is and after a 0.5x
-resize and H.264 CRF 28, is sampled at 4 frames per second and its largest face cropped as the scanner does.
+resize and H.264 CRF 28, is sampled at 4 frames per second and its largest face cropped by the scanner (`Scanner.sample`).
 Each crop pair DT apart is aligned by optical flow once, and its texture correlation is measured at each
 high-pass SIGMA. The cue alone (the median over pairs; left out for a face that does not move, by its
 motion over 1 s) is scored by video AUC, real against generated, over the videos where it is measured.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import bench_parser, detector_videos, machine, write_section  # noqa: E402
 from detector import temporal  # noqa: E402
-from detector.faces import FaceCropper, sample_frames  # noqa: E402
+from detector.scan import SampledFaces, ScanConfig, Scanner  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from eval.roc import roc_metrics  # noqa: E402
 
@@ -31,18 +31,13 @@ DTS = (0.5, 1.0, 2.0)
 SIGMAS = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 20.0)
 
 
-def measure(path: Path, rate: float) -> dict:
-    """Per (DT, SIGMA): the cue of the video at `path` (NaN: not measured), from one alignment per crop pair."""
-    cropper, crops, times = FaceCropper(max_faces=1), [], []
-    for t, rgb in sample_frames(path, rate):
-        face = cropper(rgb, t)
-        if face.crops:
-            crops.append(face.crops[0])
-            times.append(t)
+def measure(faces: SampledFaces) -> dict:
+    """Per (DT, SIGMA): the cue of a video's sampled faces (NaN: not measured), from one alignment per crop pair."""
+    crops, times = faces.largest_faces()
     corr: dict = {}
     motion: dict = {}
     for dt in DTS:
-        for _, grey, warped, m in temporal.aligned_pairs(np.array(crops), np.array(times), dt):
+        for _, grey, warped, m in temporal.aligned_pairs(crops, times, dt):
             motion.setdefault(dt, []).append(m)
             for s in SIGMAS:
                 corr.setdefault((dt, s), []).append(temporal.texture_correlation(grey, warped, s))
@@ -60,13 +55,14 @@ def main() -> None:
     if not index_path.is_file():
         sys.exit(f"{index_path} not found: run `make train-detector` first (it renders the fakes)")
     index = json.loads(index_path.read_text())
+    scanner = Scanner(ScanConfig(rate=a.rate, provenance=False))  # only its sampling is used
     rows = []  # (split, condition, label, {(dt, sigma): cue})
     with tempfile.TemporaryDirectory() as tmp:
         videos = detector_videos(a.data, index, Path(tmp), ("training", "held-out"))
         for i, v in enumerate(videos):
             for cond in ("clean", "degraded"):
                 src = v.path if cond == "clean" else perturb_file(v.path, "resize0.5-crf28", Path(tmp) / f"degraded_{i}.mp4")
-                rows.append((v.split, cond, v.label, measure(src, a.rate)))
+                rows.append((v.split, cond, v.label, measure(scanner.sample(src))))
             print(f"{i + 1}/{len(videos)} {v.path.name}", flush=True)
 
     columns = [(split, cond) for split in ("training", "held-out") for cond in ("clean", "degraded")]

@@ -61,6 +61,14 @@ class SampledFaces:
     frames: list                        # detector.faces.SampledFrame per sampled frame
     first_face: np.ndarray | None       # RGB
 
+    def largest_faces(self) -> tuple[np.ndarray, np.ndarray]:
+        """The largest face's crop in each frame with a face (RGB uint8), and those frames' times: what the warp
+        consistency (detector.temporal) is measured on."""
+        with_face = [f for f in self.frames if f.crops]
+        if not with_face:
+            return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0)
+        return np.stack([f.crops[0] for f in with_face]), np.array([f.t for f in with_face])
+
 
 def find_videos(paths: Iterable[Path]) -> list[Path]:
     """Files as given (any type: non-videos are reported later) and video files found under folders."""
@@ -122,7 +130,7 @@ class Scanner:
             logits = self.detector.logits(np.stack([c for f in with_face for c in f.crops]))
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
-            local, motion = self._temporal(with_face)  # per frame: the pair it starts (NaN: none)
+            local, motion = self._temporal(faces)  # per frame with a face: the pair it starts (NaN: none)
             video_cue, res.face_motion = temporal.summary(local, motion), _finite(temporal.face_motion(motion))
             res.temporal_consistency = _finite(video_cue)
             res.reference_logit = self._reference(first_face)
@@ -141,15 +149,16 @@ class Scanner:
         res.scan_time_s = time.perf_counter() - t0
         return res
 
-    def _temporal(self, frames: list) -> tuple[np.ndarray, np.ndarray]:
-        """Per frame, the warp consistency of the largest face between it and the frame 1 s later, and the face's
-        motion between them; all NaN when switched off or unused by the checkpoint, NaN where there is no frame
-        1 s later."""
+    def _temporal(self, faces: SampledFaces) -> tuple[np.ndarray, np.ndarray]:
+        """Per frame with a face, the warp consistency of the largest face between it and the frame 1 s later, and
+        the face's motion between them; all NaN when switched off or unused by the checkpoint, NaN where there is
+        no frame 1 s later."""
         from .temporal import consistencies
 
+        crops, times = faces.largest_faces()
         if not self.cfg.temporal or not self.detector.has_cue("temporal"):
-            return np.full(len(frames), np.nan), np.full(len(frames), np.nan)
-        return consistencies(np.stack([f.crops[0] for f in frames]), np.array([f.t for f in frames]))
+            return np.full(len(crops), np.nan), np.full(len(crops), np.nan)
+        return consistencies(crops, times)
 
     def _reference(self, rgb: np.ndarray) -> float | None:
         """The detector's logit on a rendering of the (largest) face in the video's first frame with one;
