@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test test-fast demo bench eval train-motion train-detector clean
+.PHONY: install test test-fast demo bench eval train-motion train-detector train-renderer clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,7 @@ demo: install
 bench: install
 	$(BIN)/likeness keys init --exist-ok
 	$(BIN)/python benchmarks/bench_generate.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_reenact.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
@@ -56,6 +57,10 @@ eval: install
 train-motion: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/likeness train motion --data data/motion --steps 1500 --seed 0
+
+# Reproduces the renderer's mouth-exemplar bank generator/render/assets/mouth_bank.npz (+ .json: sources, licences).
+train-renderer: install
+	$(BIN)/python -m generator.render.build_bank --data $(SHARED)
 
 # Reproduces the shipped checkpoint detector/assets/detector.pt (+ .json with data hash and test metrics).
 train-detector: install

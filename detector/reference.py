@@ -67,11 +67,12 @@ def reference_frames(rgb: np.ndarray, seed: int = 0) -> list[np.ndarray]:
     from generator.face.analysis import analyze
     from generator.motion.controls import Controls
     from generator.motion.procedural import procedural_motion
-    from generator.render.renderer import Renderer
+    from generator.render.renderer import make_renderer
     from provenance.payload import Payload
     from provenance.spread import SpreadMark
 
-    renderer = Renderer(analyze(rgb, REF_SIZE, what="the video"))
+    # the renderer the shipped calibration was fitted with (detector/assets/detector.pt predates v2)
+    renderer = make_renderer(analyze(rgb, REF_SIZE, what="the video"), "warp-v1")
     motion = procedural_motion(features(Audio(speech_like(REF_SECONDS, seed=seed), 16_000), FPS), Controls(), seed)
     mark, bits = SpreadMark(), Payload.new(seed).bits()
     frames = h264_round_trip([mark.embed(renderer.render(p, e), bits) for p, e in zip(motion.pose, motion.expr)])

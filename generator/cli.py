@@ -24,6 +24,8 @@ def generate(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
     motion: str = typer.Option("procedural", help="Motion model: procedural (tightest lip sync) or dit (the trained "
                                "diffusion transformer: more natural head motion, weaker lip sync so far)."),
+    renderer: str = typer.Option("v2", help="Renderer: v2 (real mouth interiors, fold-free mesh) or warp-v1 (the first "
+                                 "one: painted mouth)."),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
     control_scale: float = typer.Option(1.0, help="DiT classifier-free guidance scale for gaze/distance/emotion."),
     pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
@@ -39,7 +41,7 @@ def generate(
     from generator.pipeline import GenerateConfig, generate as run
     from provenance.keys import load_identity
 
-    cfg = GenerateConfig(image, audio, out, fps=fps, size=size, seed=seed, motion=motion,
+    cfg = GenerateConfig(image, audio, out, fps=fps, size=size, seed=seed, motion=motion, renderer=renderer,
                          audio_scale=audio_scale, control_scale=control_scale,
                          controls=Controls(gaze=parse_gaze(gaze), head_distance=head_distance,
                                            emotion=emotion, pose_scale=pose_scale),

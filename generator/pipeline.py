@@ -28,6 +28,7 @@ class GenerateConfig:
     size: int = 512
     seed: int = 0
     motion: str = "procedural"  # the default until the DiT beats it on lip sync (benchmarks/RESULTS.md)
+    renderer: str = "v2"        # a name in generator.render.renderer.RENDERERS; warp-v1 is the old one
     audio_scale: float = 1.5    # DiT guidance scales
     control_scale: float = 1.0
     controls: Controls = field(default_factory=Controls)
@@ -49,6 +50,10 @@ class GenerateConfig:
             raise UserError(f"fps must be between 10 and 60, got {self.fps}")
         if self.motion not in MOTION_MODELS:
             raise UserError(f"unknown motion model {self.motion!r}; choose one of {', '.join(MOTION_MODELS)}")
+        from .render.renderer import RENDERERS
+
+        if self.renderer not in RENDERERS:
+            raise UserError(f"unknown renderer {self.renderer!r}; choose one of {', '.join(RENDERERS)}")
 
 
 @dataclass
@@ -84,7 +89,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
 
     from .audio import features, load_audio
     from .face.analysis import analyze_file
-    from .render.renderer import Renderer
+    from .render.renderer import make_renderer
     from .video import VideoWriter
 
     timings: dict[str, float] = {}
@@ -96,7 +101,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         timings[stage] = timings.get(stage, 0.0) + now - t
         t = now
 
-    params = {"seed": cfg.seed, "motion": cfg.motion, "audio_scale": cfg.audio_scale,
+    params = {"seed": cfg.seed, "motion": cfg.motion, "renderer": cfg.renderer, "audio_scale": cfg.audio_scale,
               "control_scale": cfg.control_scale, "fps": cfg.fps, "size": cfg.size,
               "gaze": list(cfg.controls.gaze), "emotion": cfg.controls.emotion, "pose_scale": cfg.controls.pose_scale,
               "head_distance": cfg.controls.head_distance}
@@ -104,7 +109,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     feats = features(audio, cfg.fps)
     lap("audio")
     portrait = analyze_file(cfg.image, cfg.size)
-    renderer = Renderer(portrait)
+    renderer = make_renderer(portrait, cfg.renderer)
     marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
     lap("analysis")
     motion = make_motion(cfg, audio, feats)

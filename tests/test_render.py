@@ -3,12 +3,12 @@ import pytest
 
 from generator import latent
 from generator.face import topology as topo
-from generator.render.renderer import Renderer
+from generator.render.renderer import RENDERERS, make_renderer
 
 
-@pytest.fixture(scope="module")
-def renderer(mona_portrait):
-    return Renderer(mona_portrait)
+@pytest.fixture(scope="module", params=list(RENDERERS))
+def renderer(request, mona_portrait):
+    return make_renderer(mona_portrait, request.param)
 
 
 def expr(**kw):
@@ -31,15 +31,20 @@ def test_zero_motion_reproduces_the_portrait(renderer):
     assert np.array_equal(renderer.render(POSE0, expr()), renderer.portrait.image)
 
 
-def test_jaw_open_changes_the_mouth_and_darkens_it(renderer):
+def test_jaw_open_changes_the_mouth_and_the_eyes_stay(renderer):
     src = renderer.portrait.image
     out = renderer.render(POSE0, expr(jaw_open=0.5))
     lm = renderer.landmarks(POSE0, expr(jaw_open=0.5))
     inner = lm[topo.inner_lip_loop(), :2]
     assert region_change(out, src, inner) > 15
-    cx, cy = np.round(lm[[13, 14], :2].mean(0)).astype(int)
-    assert out[cy - 1:cy + 2, cx - 1:cx + 2].mean() < src.mean() * 0.6   # a dark cavity between the lips
     assert region_change(out, src, renderer.portrait.landmarks[topo.LEFT_EYE_UPPER, :2], pad=1) < 2
+
+
+def test_the_painted_mouth_is_a_dark_cavity(mona_portrait):
+    r = make_renderer(mona_portrait, "warp-v1")
+    out = r.render(POSE0, expr(jaw_open=0.5))
+    cx, cy = np.round(r.landmarks(POSE0, expr(jaw_open=0.5))[[13, 14], :2].mean(0)).astype(int)
+    assert out[cy - 1:cy + 2, cx - 1:cx + 2].mean() < r.portrait.image.mean() * 0.6
 
 
 def test_blink_and_gaze_change_the_eyes(renderer):
@@ -50,11 +55,15 @@ def test_blink_and_gaze_change_the_eyes(renderer):
 
 
 def test_background_stays_still_when_the_head_turns(renderer):
+    """The background above the shoulders does not move; below the chin, v2 lets the neck give way a little where
+    the head comes close to the canvas edge (`Renderer._give_way`), so a nod cannot tear the jaw line."""
     src = renderer.portrait.image
     out = renderer.render(np.array([0.1, 0.05, 0.03, 0.02, 0.0, 0.0]), expr())
     assert np.abs(out.astype(int) - src).mean() > 1.0          # something moved
-    for corner in (np.s_[:24, :24], np.s_[:24, -24:], np.s_[-24:, :24], np.s_[-24:, -24:]):
+    for corner in (np.s_[:24, :24], np.s_[:24, -24:]):
         assert np.array_equal(out[corner], src[corner])
+    for corner in (np.s_[-24:, :24], np.s_[-24:, -24:]):
+        assert np.abs(out[corner].astype(int) - src[corner]).mean() < 1.0
 
 
 def test_rendering_is_deterministic(renderer):

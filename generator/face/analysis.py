@@ -23,6 +23,7 @@ class Portrait:
     image: np.ndarray      # (S, S, 3) uint8 RGB
     landmarks: np.ndarray  # (478, 3) float64; z in the same pixel units as x
     pose: Pose             # canonical -> canvas
+    upscale: float = 1.0   # canvas pixels per source pixel: above 1 the canvas holds less detail than its size
 
     @property
     def size(self) -> int:
@@ -167,16 +168,24 @@ def warp_aligned(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int |
 
 def analyze(rgb: np.ndarray, size: int = 512, mesh: FaceMesh | None = None, what: str = "image") -> Portrait:
     """Detect the largest face, align and crop it to a size x size canvas, and return its appearance."""
+    return portrait_from_landmarks(rgb, largest_face(rgb, mesh, what), size)
+
+
+def portrait_from_landmarks(rgb: np.ndarray, lm: np.ndarray, size: int = 512) -> Portrait:
+    """The aligned portrait of the face whose (478, 3) landmarks in `rgb` are already known (a tracked frame)."""
     import cv2
 
-    lm = largest_face(rgb, mesh, what)
     m = align_transform(lm, size)
-    canvas = warp_aligned(rgb, m, size, cv2.INTER_CUBIC)
-    scale = float(np.hypot(*m[0, :2]))
+    out = transform_landmarks(lm, m)
+    return Portrait(warp_aligned(rgb, m, size, cv2.INTER_CUBIC), out, estimate_pose(out), float(np.hypot(*m[0, :2])))
+
+
+def transform_landmarks(lm: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """(N, 3) landmarks under the 2x3 similarity `m`, depth scaled alike."""
     out = np.empty_like(lm)
     out[:, :2] = lm[:, :2] @ m[:, :2].T + m[:, 2]
-    out[:, 2] = lm[:, 2] * scale
-    return Portrait(canvas, out, estimate_pose(out))
+    out[:, 2] = lm[:, 2] * float(np.hypot(*m[0, :2]))
+    return out
 
 
 def analyze_file(path: str | Path, size: int = 512) -> Portrait:

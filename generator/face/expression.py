@@ -6,7 +6,7 @@ other way (frown, brow lowering, eyes widened).
 
 | coefficient     | what 1.0 moves |
 |-----------------|----------------|
-| `jaw_open`      | mandible rotates down: lower lip, chin and jaw line drop (inner-lip gap ≈ 0.45 IOD), upper lip lifts slightly |
+| `jaw_open`      | mandible rotates down: lower lip, chin and jaw line drop (inner-lip gap ≈ 0.45 IOD), upper lip lifts slightly; the lips part as an arc |
 | `mouth_stretch` | mouth corners pulled apart horizontally by 12% of mouth width each ("ee") |
 | `lip_pucker`    | corners drawn in by 18% of mouth width, lips pushed forward ("oo") |
 | `smile`         | corners out 8% and up 12% of mouth width, cheeks raised; negative: frown |
@@ -73,7 +73,11 @@ def build_basis(n: np.ndarray) -> np.ndarray:
 
     y_hinge, y_chin = n[[33, 263], 1].mean(), n[topo.CHIN, 1]
     hinge = np.clip((n[:, 1] - y_hinge) / (y_chin - y_hinge), 0, 1)
-    basis["jaw_open"][:, 1] = 0.65 * below * hinge - 0.05 * (1 - below) * lip_zone
+    # The lips open as an arc, not a box: soft tissue anchored at the corners, so on the lips the drop falls
+    # from the centre to a quarter at the corners; the chin and jaw below move with the mandible undamped.
+    t = np.clip(np.abs(n[:, 0] - mid[0]) / (0.5 * mw), 0, 1)
+    arc = 1 - lip_zone * (1 - (0.25 + 0.75 * np.sqrt(1 - t**2)))
+    basis["jaw_open"][:, 1] = (0.65 * below * hinge - 0.05 * (1 - below) * lip_zone) * arc
 
     for corner, side in ((c_r, -1.0), (c_l, 1.0)):
         g = _gauss(n, corner, 0.35 * mw)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import latent
 from ..face.expression import build_basis
-from ..face.geometry import estimate_pose, euler
+from ..face.geometry import Pose, estimate_pose, euler
 
 
 def _mean_rotation(rots: np.ndarray) -> np.ndarray:
@@ -26,16 +26,25 @@ def encode_landmarks(seq: np.ndarray, fps: float, ridge: float = 0.3) -> latent.
     """(T, 478, 3) pixel-space landmarks of one face -> Motion (T frames)."""
     poses = [estimate_pose(lm) for lm in seq]
     canon = np.stack([p.to_canonical(lm) for p, lm in zip(poses, seq)])
-    neutral = np.median(canon, 0)
-    basis = build_basis(neutral).reshape(len(latent.EXPRESSION), -1).T          # (1434, 11)
-    gram = basis.T @ basis
-    gram = gram + ridge * np.diag(np.diag(gram))  # ridge relative to each coefficient's own reach
-    expr = np.linalg.solve(gram, basis.T @ (canon - neutral).reshape(len(seq), -1).T).T
+    expr = fit_expression(canon, np.median(canon, 0), ridge)
     r0 = _mean_rotation(np.stack([p.rot for p in poses]))
     s0 = float(np.median([p.scale for p in poses]))
     t0 = np.median(np.stack([p.t for p in poses]), 0)
-    pose = np.array([[*euler(r0.T @ p.rot), *((p.t - t0)[:2] / s0), np.log(p.scale / s0)] for p in poses])
-    return latent.Motion(pose, expr, fps)
+    return latent.Motion(relative_pose(poses, Pose(s0, r0, t0)), expr, fps)
+
+
+def fit_expression(canon: np.ndarray, neutral: np.ndarray, ridge: float = 0.3) -> np.ndarray:
+    """(T, 11) coefficients: ridge least squares of canonical shapes (T, 478, 3) minus `neutral` on its own basis."""
+    basis = build_basis(neutral).reshape(len(latent.EXPRESSION), -1).T          # (1434, 11)
+    gram = basis.T @ basis
+    gram = gram + ridge * np.diag(np.diag(gram))  # ridge relative to each coefficient's own reach
+    return np.linalg.solve(gram, basis.T @ (canon - neutral).reshape(len(canon), -1).T).T
+
+
+def relative_pose(poses: list[Pose], ref: Pose) -> np.ndarray:
+    """(T, 6) pose latents of `poses` relative to `ref`, in the renderer's convention (`Renderer._posed`)."""
+    return np.array([[*euler(ref.rot.T @ p.rot), *((p.t - ref.t)[:2] / ref.scale), np.log(p.scale / ref.scale)]
+                     for p in poses])
 
 
 def resample_motion(m: latent.Motion, fps: float) -> latent.Motion:

@@ -80,3 +80,98 @@ def paint_mouth(frame: np.ndarray, lm: np.ndarray, src_gap: float, style: MouthS
     a = (inside * min(1.0, opened / 2.0))[..., None]
     roi = frame[y0:y1, x0:x1]
     roi[:] = np.clip(roi * (1 - a) + interior * a, 0, 255).astype(np.uint8)
+
+
+class PaintedMouth:
+    """The v1 mouth: a painted cavity and teeth bar where the lips part further than in the portrait."""
+
+    def __init__(self, image: np.ndarray, lm: np.ndarray):
+        self.style, self.src_gap = MouthStyle.from_portrait(image, lm), lip_gap(lm)
+
+    def paint(self, frame: np.ndarray, lm: np.ndarray) -> None:
+        paint_mouth(frame, lm, self.src_gap, self.style)
+
+
+class RealMouth:
+    """The v2 mouth: inside the output's inner-lip contour, the portrait's own interior where it showed one
+    (upper part attached to the upper lip, lower part to the lower lip, never stretched) and real exemplar
+    interiors from the bank (`generator.render.bank`) everywhere else."""
+
+    def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, bank=None):
+        from .bank import MouthBank, lighting, mouth_frame
+
+        self.bank = bank or MouthBank.load()
+        self.image = image
+        self.light = lighting(image, lm)
+        self.m_src = mouth_frame(lm)
+        self.inv_src = _invert(self.m_src)
+        self.lm_src = lm
+        self.own = lip_gap(lm) > 1.0  # the portrait shows some interior of its own
+        self.upscale = upscale        # exemplars are brought down to the portrait's own detail
+
+    def paint(self, frame: np.ndarray, lm: np.ndarray) -> None:
+        """In place: fill the inner-lip polygon of output landmarks `lm` (478, 2|3)."""
+        import cv2
+
+        from .bank import lip_curves, mouth_frame, shape_key
+
+        poly = lm[_LOOP, :2]
+        x0, y0 = np.floor(poly.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(poly.max(0)).astype(int) + 3
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2 or lip_gap(lm) < 0.3:
+            return
+        origin = np.array([x0, y0], np.float64)
+        inside = np.zeros((y1 - y0, x1 - x0), np.float32)
+        cv2.fillPoly(inside, [np.round((poly - origin) * (1 << _SUB)).astype(np.int32)], 1.0, cv2.LINE_AA, _SUB)
+        if not inside.any():
+            return
+        m = mouth_frame(lm)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        qx = m[0, 0] * xs + m[0, 1] * ys + m[0, 2]
+        qy = m[1, 0] * xs + m[1, 1] * ys + m[1, 2]
+        up, lo = (c.reshape(qx.shape) for c in lip_curves(lm, m, qx.ravel()))
+        interior = self.bank.interior(qx, qy, up, lo, shape_key(lm), self.light)
+        if self.upscale > 1.25:
+            ih, iw = interior.shape[:2]
+            small = cv2.resize(interior, (max(1, round(iw / self.upscale)), max(1, round(ih / self.upscale))),
+                               interpolation=cv2.INTER_AREA)
+            interior = cv2.resize(small, (iw, ih), interpolation=cv2.INTER_LINEAR)
+        if self.own:
+            own, a = self._own_interior(qx, qy, up, lo)
+            interior = own * a + interior * (1 - a)
+        # the lips' inner edge is as soft as the portrait's own detail (a low-resolution source blurs it); the
+        # softening blends with the warped lips themselves, never with what lies beyond the exemplar's lips
+        roi = frame[y0:y1, x0:x1]
+        interior = np.where(inside[..., None] > 0, interior, roi)
+        a = cv2.GaussianBlur(inside, (0, 0), 0.5 * max(self.upscale, 1.5))[..., None]
+        roi[:] = np.clip(roi * (1 - a) + interior * a + 0.5, 0, 255).astype(np.uint8)
+
+
+    def _own_interior(self, qx: np.ndarray, qy: np.ndarray, up: np.ndarray,
+                      lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The portrait's own interior at mouth-frame points (qx, qy) of target lips `up`/`lo`, sampled straight from
+        the portrait (one resampling, so an unmoved mouth keeps its pixels), and where it exists (alpha)."""
+        import cv2
+
+        from .bank import lip_curves, source_rows
+
+        up_s, lo_s = (c.reshape(qx.shape) for c in lip_curves(self.lm_src, self.m_src, qx.ravel()))
+        rows, _ = source_rows(qy, up_s, lo_s, up, lo, split=0.5)
+        sx = self.inv_src[0, 0] * qx + self.inv_src[0, 1] * rows + self.inv_src[0, 2]
+        sy = self.inv_src[1, 0] * qx + self.inv_src[1, 1] * rows + self.inv_src[1, 2]
+        own = cv2.remap(self.image, sx.astype(np.float32), sy.astype(np.float32), cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        # it exists between the portrait's own lips (soft over two pixels outside each edge); each lip carries its
+        # own half of it, so an opening mouth never shows one half twice
+        mid_s = (up_s + lo_s) / 2
+        half = np.where(qy < (up + lo) / 2, mid_s - rows, rows - mid_s)
+        a = np.clip(np.minimum(np.minimum(rows - up_s, lo_s - rows) / 2 + 1.0, half / 2 + 0.5), 0.0, 1.0)
+        return own, a[..., None]
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.invertAffineTransform(np.asarray(m, np.float64))

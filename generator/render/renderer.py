@@ -1,19 +1,52 @@
 """Renderer: the portrait plus one frame of motion latent in, one RGB frame out."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from likeness.errors import UserError
+
+from .. import latent
 from ..face import topology as topo
 from ..face.analysis import Portrait
 from ..face.expression import build_basis
 from ..face.geometry import rotation
-from .mouth import MouthStyle, lip_gap, paint_mouth
+from .mouth import PaintedMouth, RealMouth
 from .warp import MeshWarp
 
 HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head (hair, ears)
 STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
-NECK_RING = (1.08, 1.4)  # the same two rings below the mouth: the neck and shoulders barely follow the head
+NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
+_BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
+_EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
+         (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
+
+
+def _no_blink(expr: np.ndarray) -> np.ndarray:
+    out = np.array(expr, np.float64)
+    out[_BLINKS] = 0.0
+    return out
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Which renderer: `mouth` "bank" (real interiors, `generator.render.bank`) or "painted" (the v1 painter);
+    `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"."""
+
+    mouth: str = "bank"
+    anchors: str = "v2"
+
+
+#: Named renderers; "warp-v1" is the first renderer, kept as the baseline of `likeness eval reenact`.
+RENDERERS = {"v2": RenderConfig(), "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
+
+
+def make_renderer(portrait: Portrait, name: str = "v2") -> "Renderer":
+    if name not in RENDERERS:
+        raise UserError(f"unknown renderer {name!r}; choose one of {', '.join(RENDERERS)}")
+    return Renderer(portrait, RENDERERS[name])
 
 
 class Renderer:
@@ -23,30 +56,41 @@ class Renderer:
     static anchors on a wider ring and on the canvas border, so the background does not move.
     """
 
-    def __init__(self, portrait: Portrait):
-        self.portrait = portrait
+    def __init__(self, portrait: Portrait, cfg: RenderConfig = RenderConfig()):
+        self.portrait, self.cfg = portrait, cfg
         size, lm, pose = portrait.size, portrait.landmarks, portrait.pose
         self.neutral = pose.to_canonical(lm)                  # identity mesh, canonical units
         self.basis = build_basis(self.neutral)               # (11, 478, 3)
         oval = self.neutral[topo.FACE_OVAL]
         centre = oval.mean(0)
         lower = oval[:, 1] > self.neutral[topo.MOUTH_CORNERS, 1].mean()
-        k = np.where(lower, NECK_RING[0], HEAD_RING)[:, None]
-        self.head_ring = centre + (oval - centre) * np.c_[k, k, np.zeros_like(k)]
+        neck = NECK_RING[cfg.anchors]
+        # v2: the head ring follows the face outline's expression (the chin cannot overrun it, a cheek cannot shear
+        # past it), and the static anchors give way to it where it comes close (`_give_way`).
+        self.ring_follows = cfg.anchors == "v2"
+        k = np.where(lower, neck[0], HEAD_RING)[:, None]
+        # v1 put the ring at the depth of the face's centre, which can project it inside the outline (a pitched chin);
+        # v2 keeps each ring point at its outline point's depth
+        depth = np.ones_like(k) if cfg.anchors == "v2" else np.zeros_like(k)
+        self.head_ring = centre + (oval - centre) * np.c_[k, k, depth]
         ring = self.head_ring
         src_oval = lm[topo.FACE_OVAL, :2]
         c2 = src_oval.mean(0)
-        static = c2 + (src_oval - c2) * np.where(lower, NECK_RING[1], STATIC_RING)[:, None]
+        static = c2 + (src_oval - c2) * np.where(lower, neck[1], STATIC_RING)[:, None]
         e = np.arange(-1, size + BORDER_STEP, BORDER_STEP, dtype=np.float64)
         e[-1] = size
         border = np.array([(x, y) for x in e for y in e if x in (-1, size) or y in (-1, size)])
         self.static = np.r_[static, border]
+        self.neck = self.static[:, 1] > lm[list(topo.MOUTH_CORNERS), 1].mean()  # give way to the head's pose too
         self.src = np.r_[lm[:, :2], pose.to_image(ring)[:, :2], self.static]
         lo = np.clip(np.floor(self.static[: len(static)].min(0)), 0, size).astype(int)
         hi = np.clip(np.ceil(self.static[: len(static)].max(0)) + 1, 0, size).astype(int)
-        self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static))
-        self.style = MouthStyle.from_portrait(portrait.image, lm)
-        self.src_gap = lip_gap(lm)
+        self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
+                             slit=topo.inner_lip_loop())
+        if cfg.mouth == "bank":
+            self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
+        else:
+            self.mouth = PaintedMouth(portrait.image, lm)
 
     def _posed(self, pose6: np.ndarray, pts: np.ndarray) -> np.ndarray:
         yaw, pitch, roll, tx, ty, log_s = (float(v) for v in pose6)
@@ -55,20 +99,80 @@ class Renderer:
 
     def landmarks(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
         """Output-image positions (478, 3) of the face landmarks for one frame of motion."""
-        return self._posed(pose6, self.neutral + np.tensordot(np.asarray(expr, np.float64), self.basis, 1))
+        expr = np.asarray(expr, np.float64)
+        face = self._posed(pose6, self.neutral + np.tensordot(expr, self.basis, 1))
+        if self.cfg.anchors == "v2" and (expr[_BLINKS] != 0).any():
+            self._irises_behind_lids(face, self._posed(pose6, self.neutral + np.tensordot(_no_blink(expr), self.basis, 1)))
+        return face
+
+    @staticmethod
+    def _irises_behind_lids(face: np.ndarray, open_eyes: np.ndarray) -> None:
+        """In place: each iris point keeps its height relative to the lids, scaled with the lids' gap, so a closing
+        lid draws over the iris (which vanishes at the slit) instead of dragging it into a spike."""
+        for upper, lower, iris in _EYES:
+            x = face[iris, 0]
+
+            def at(pts: np.ndarray, idx: list[int]) -> np.ndarray:
+                order = np.argsort(pts[idx, 0])
+                return np.interp(x, pts[idx, 0][order], pts[idx, 1][order])
+
+            up0, lo0, up1, lo1 = at(open_eyes, upper), at(open_eyes, lower), at(face, upper), at(face, lower)
+            face[iris, 1] = up1 + (open_eyes[iris, 1] - up0) * (lo1 - up1) / np.maximum(lo0 - up0, 1e-6)
+
+    def displacements(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Displacements of every mesh vertex for one frame: expression (kept sharp; v2 also moves the head ring
+        and the anchors it pushes, and unfolds it), head pose (low-passed by the warp so that rotations cannot fold
+        thin triangles, and gated so the background stays still), and the face landmarks (478, 3)."""
+        rigid = np.r_[self._posed(pose6, self.neutral), self._posed(pose6, self.head_ring)][:, :2]
+        face = self.landmarks(pose6, expr)
+        n_face, n_moving = len(face), len(rigid)
+        pose_disp = np.r_[rigid - self.src[:n_moving], np.zeros((len(self.static), 2))]
+        expr_disp = np.zeros_like(pose_disp)
+        expr_disp[:n_face] = face[:, :2] - rigid[:n_face]
+        if self.ring_follows:
+            ring = expr_disp[topo.FACE_OVAL]
+            expr_disp[n_face:n_moving] = ring
+            expr_disp[n_moving:] = np.where(self.neck[:, None], self._give_way(ring + pose_disp[n_face:n_moving]),
+                                            self._give_way(ring))
+            expr_disp = self.warp.unfold(expr_disp, pose_disp)
+        return expr_disp, pose_disp, face
+
+    def _give_way(self, ring_disp: np.ndarray) -> np.ndarray:
+        """Displacement of the static anchors (the neck, the canvas border) pushed by the head ring: each gives way by
+        what the nearest ring point moves beyond a third of the distance to it, so the skin in between is compressed
+        by at most a third and never folds, and anchors out of reach stay put. The head's pose pushes only those
+        below the mouth (the neck and shoulders follow a nodding head; the background above them stays still)."""
+        ring_src = self.src[len(self.neutral): len(self.neutral) + len(ring_disp)]
+        d = np.linalg.norm(self.static[:, None] - ring_src[None], axis=2)
+        near = d.argmin(1)
+        dist = d[np.arange(len(d)), near]
+        push = ring_disp[near]
+        mag = np.linalg.norm(push, axis=1)
+        keep = np.maximum(0.0, mag - dist / 3) / np.maximum(mag, 1e-9)
+        return push * keep[:, None]
 
     def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
         import cv2
 
-        rigid = np.r_[self._posed(pose6, self.neutral), self._posed(pose6, self.head_ring)][:, :2]
-        face = self.landmarks(pose6, expr)
-        n_moving = len(rigid)
-        pose_disp = np.r_[rigid - self.src[:n_moving], np.zeros((len(self.static), 2))]
-        expr_disp = np.zeros_like(pose_disp)
-        expr_disp[: len(face)] = face[:, :2] - rigid[: len(face)]
+        expr_disp, pose_disp, face = self.displacements(pose6, expr)
         x0, y0, x1, y1 = self.warp.roi
         frame = self.portrait.image.copy()
         frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, self.warp.backward_map(expr_disp, pose_disp), None,
                                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        paint_mouth(frame, face, self.src_gap, self.style)
+        self.mouth.paint(frame, face)
         return frame
+
+    def fold(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[float, float]:
+        """(smallest Jacobian determinant of the forward warp, share of pixels where it is <= 0) for one frame, over
+        the warped region: positive where the mesh keeps its orientation, zero or below where it folds (tears)."""
+        import cv2
+
+        det = self.warp.jacobian(*self.displacements(pose6, expr)[:2])
+        # the lips' inner contour bounds triangles of next to no area in a closed mouth, and whatever the warp
+        # puts inside it is painted over by the mouth: those pixels do not count
+        x0, y0, x1, y1 = self.warp.roi
+        mouth = np.zeros(det.shape, np.uint8)
+        loop = self.portrait.landmarks[topo.inner_lip_loop(), :2] - (x0, y0)
+        cv2.fillPoly(mouth, [np.round(loop).astype(np.int32)], 1)
+        det = det[cv2.dilate(mouth, np.ones((5, 5), np.uint8)) == 0]
+        return float(det.min()), float((det <= 0).mean())

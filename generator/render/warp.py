@@ -13,13 +13,24 @@ class MeshWarp:
     """
 
     def __init__(self, src: np.ndarray, size: int, roi: tuple[int, int, int, int] | None = None, iters: int = 3,
-                 smooth_px: float = 8.0, n_static: int = 0):
+                 smooth_px: float = 8.0, n_static: int = 0, slit: list[int] | None = None):
         import scipy.sparse as sp
         from scipy.spatial import Delaunay
 
         x0, y0, x1, y1 = roi or (0, 0, size, size)
         self.size, self.roi, self.iters, self.smooth_px = size, (x0, y0, x1, y1), iters, smooth_px
         tri = Delaunay(src)
+        self.src, self.simplices = np.asarray(src, np.float64), tri.simplices
+        area0 = _signed_areas(self.src, tri.simplices)
+        self._solid = np.abs(area0) > 0.02    # a triangle of no area (a closed lip line) has no side to flip to
+        if slit:  # nor does one spanning the lips' slit (two of its corners on the slit): the mouth is painted over it
+            self._solid &= np.isin(tri.simplices, slit).sum(1) < 2
+        self._sign0 = np.sign(area0)
+        edges = np.r_[tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]], tri.simplices[:, [2, 0]]]
+        adj = sp.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(src), len(src)))
+        adj = ((adj + adj.T) > 0).astype(np.float64).tocsr()
+        self._neighbour_mean = sp.diags(1 / np.maximum(np.asarray(adj.sum(1)).ravel(), 1)) @ adj
+        self.n_static = n_static
         ys, xs = np.mgrid[y0:y1, x0:x1]
         pts = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
         simplex = tri.find_simplex(pts)
@@ -35,6 +46,30 @@ class MeshWarp:
         # How much each pixel belongs to moving vertices (the last n_static never move): gates the smoothed field.
         moving = np.r_[np.ones(len(src) - n_static), np.zeros(n_static)].astype(np.float32)
         self._moving = (self._w @ moving).reshape(*self.shape, 1)
+
+    def flipped(self, disp: np.ndarray) -> np.ndarray:
+        """Boolean per triangle: does moving the vertices by `disp` turn it over?"""
+        return self._solid & (np.sign(_signed_areas(self.src + disp, self.simplices)) != self._sign0)
+
+    def unfold(self, disp: np.ndarray, other: np.ndarray | None = None, iters: int = 30) -> np.ndarray:
+        """`disp` with the vertices of the triangles it turns over relaxed toward their neighbours' mean displacement
+        until none is (or `iters` rounds pass): where the requested motion would fold the mesh (tearing), it is
+        smoothed locally instead. `other` (the head pose) is added on top; triangles it turns over by itself (the
+        silhouette of a turned head) are left to the warp's low-passed pose field."""
+        disp = np.array(disp, np.float64)
+        if other is None:
+            other = np.zeros_like(disp)
+        moving = np.arange(len(disp)) < len(disp) - self.n_static
+        moving_tri = moving[self.simplices].all(1)   # by a static anchor the head pose is low-passed and gated:
+        own = moving_tri & ~self.flipped(other)      # there only `disp` must keep its triangles upright
+        for _ in range(iters):
+            bad = (self.flipped(disp + other) & own) | (self.flipped(disp) & ~moving_tri)
+            if not bad.any():
+                break
+            verts = np.zeros(len(disp), bool)
+            verts[self.simplices[bad].ravel()] = True
+            disp[verts] = 0.5 * disp[verts] + 0.5 * (self._neighbour_mean @ disp)[verts]
+        return disp
 
     def field(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
         """Forward displacement (h, w, 2) of every source pixel in the ROI.
@@ -62,3 +97,15 @@ class MeshWarp:
         for _ in range(self.iters - 1):
             m = self._grid - cv2.remap(d, m - origin, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return m
+
+    def jacobian(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
+        """(h, w) determinant of the forward map x -> x + D(x) at each ROI pixel; <= 0 where the warp folds."""
+        d = self.field(disp, smooth_disp).astype(np.float64)
+        dxx, dxy = np.gradient(d[..., 0], axis=1), np.gradient(d[..., 0], axis=0)
+        dyx, dyy = np.gradient(d[..., 1], axis=1), np.gradient(d[..., 1], axis=0)
+        return (1 + dxx) * (1 + dyy) - dxy * dyx
+
+
+def _signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
