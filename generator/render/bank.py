@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -81,16 +81,45 @@ def source_rows(y, up_src, lo_src, up_dst, lo_dst, split: float | None = None) -
     return rows, np.where(grows, np.maximum(beyond, 0.0), 0.0)
 
 
-@dataclass(frozen=True)
+class JpegPatches:
+    """Exemplar patches kept as JPEG bytes and decoded on first use: a clip touches a fraction of the bank, and a
+    cold start should not pay for all of it."""
+
+    def __init__(self, jpeg: np.ndarray, offsets: np.ndarray):
+        self._jpeg, self._offsets = jpeg, offsets
+        self._decoded: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        from PIL import Image
+
+        i = int(i)
+        if i not in self._decoded:
+            a, b = self._offsets[i], self._offsets[i + 1]
+            self._decoded[i] = np.asarray(Image.open(io.BytesIO(self._jpeg[a:b].tobytes())).convert("RGB"))
+        return self._decoded[i]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self[0].shape)
+
+
+@dataclass
 class MouthBank:
     """Exemplar interiors in the mouth frame with their inner-lip curves, shape keys and lip colours."""
 
-    patches: np.ndarray   # (N, PATCH_H, PATCH_W, 3) uint8
+    patches: np.ndarray | JpegPatches  # (N, PATCH_H, PATCH_W, 3) uint8
     upper: np.ndarray     # (N, PATCH_W) float32
     lower: np.ndarray     # (N, PATCH_W) float32
     keys: np.ndarray      # (N, 36) float32
     light: np.ndarray     # (N, 2, 3) float32 lips and eye whites of the source frame (`lighting`)
     sources: np.ndarray   # (N,) str: "clip:frame", for attribution
+    _depth: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def nearest(self, key: np.ndarray, k: int = K) -> tuple[np.ndarray, np.ndarray]:
         """Indices and blend weights of the exemplars nearest `key`; each weight reaches zero exactly when its
@@ -104,17 +133,15 @@ class MouthBank:
             w = np.r_[1.0, np.zeros(len(w) - 1)]
         return order[:k], w / w.sum()
 
-    @cached_property
-    def cavity(self) -> np.ndarray:
-        """(N, 3) colour of each exemplar's depth: the darkest quarter of its interior."""
-        out = np.zeros((len(self.patches), 3), np.float32)
-        rows = np.arange(PATCH_H)[:, None]
-        for i, p in enumerate(self.patches):
+    def depth_colour(self, i: int) -> np.ndarray:
+        """Colour of exemplar `i`'s depth: the darkest quarter of its interior."""
+        if i not in self._depth:
+            p, rows = self.patches[i], np.arange(PATCH_H)[:, None]
             inside = (rows > self.upper[i] + LIP_MARGIN) & (rows < self.lower[i] - LIP_MARGIN)
             px = p[inside].astype(np.float32) if inside.sum() >= 8 else p.reshape(-1, 3).astype(np.float32)
             lum = px @ np.array([0.299, 0.587, 0.114], np.float32)
-            out[i] = px[lum <= np.quantile(lum, 0.25)].mean(0)
-        return out
+            self._depth[i] = px[lum <= np.quantile(lum, 0.25)].mean(0)
+        return self._depth[i]
 
     def interior(self, qx: np.ndarray, qy: np.ndarray, up: np.ndarray, lo: np.ndarray, key: np.ndarray,
                  light: np.ndarray) -> np.ndarray:
@@ -135,7 +162,7 @@ class MouthBank:
             warped = cv2.remap(self.patches[i], qx.astype(np.float32), rows.astype(np.float32), cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
             depth = np.clip(beyond / DEPTH_ROWS, 0.0, 1.0)[..., None]
-            out += (wi * colour_gain(light, self.light[i])) * (warped * (1 - depth) + self.cavity[i] * depth)
+            out += (wi * colour_gain(light, self.light[i])) * (warped * (1 - depth) + self.depth_colour(i) * depth)
         return out
 
     def save(self, path: Path) -> None:
@@ -169,20 +196,17 @@ def _digest(path: Path) -> str:
 
 @lru_cache(maxsize=2)
 def _load(path: str, digest: str) -> MouthBank:
-    from PIL import Image
-
     try:
         with np.load(path, allow_pickle=False) as z:
-            jpeg, off = z["jpeg"], z["offsets"]
-            patches = np.stack([np.asarray(Image.open(io.BytesIO(jpeg[a:b].tobytes())).convert("RGB"))
-                                for a, b in zip(off[:-1], off[1:])])
-            bank = MouthBank(patches, z["upper"].astype(np.float32), z["lower"].astype(np.float32),
-                             z["keys"].astype(np.float32), z["light"].astype(np.float32), z["sources"])
+            bank = MouthBank(JpegPatches(z["jpeg"], z["offsets"]), z["upper"].astype(np.float32),
+                             z["lower"].astype(np.float32), z["keys"].astype(np.float32), z["light"].astype(np.float32),
+                             z["sources"])
+        n = len(bank.patches)
+        shape = bank.patches.shape if n else None  # decodes the first patch: a foreign format fails here
     except Exception as e:  # a truncated, foreign or hand-edited file
         raise UserError(f"mouth bank is corrupt: {path} ({type(e).__name__}); {REBUILD}") from None
-    n = len(bank.patches)
     arrays = (bank.upper, bank.lower, bank.keys, bank.light)
-    if n == 0 or bank.patches.shape[1:] != (PATCH_H, PATCH_W, 3) or any(len(a) != n for a in arrays):
+    if n == 0 or shape[1:] != (PATCH_H, PATCH_W, 3) or any(len(a) != n for a in arrays):
         raise UserError(f"mouth bank is corrupt: {path} (inconsistent arrays); {REBUILD}")
     return bank
 

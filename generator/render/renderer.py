@@ -19,6 +19,7 @@ HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head
 STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
 NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
+SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth width lower
 _BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
 _EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
          (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
@@ -85,8 +86,23 @@ class Renderer:
         self.src = np.r_[lm[:, :2], pose.to_image(ring)[:, :2], self.static]
         lo = np.clip(np.floor(self.static[: len(static)].min(0)), 0, size).astype(int)
         hi = np.clip(np.ceil(self.static[: len(static)].max(0)) + 1, 0, size).astype(int)
+        layout = None
+        if cfg.anchors == "v2":  # triangulate with the lips parted a little, so that no triangle spans the slit
+            layout = self.src.copy()
+            lower_lip = topo.LIPS_INNER_LOWER[1:-1] + topo.LIPS_OUTER_LOWER[1:-1]
+            width = np.linalg.norm(lm[topo.MOUTH_CORNERS[0], :2] - lm[topo.MOUTH_CORNERS[1], :2])
+            layout[lower_lip, 1] += SLIT_LAYOUT * width
         self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
-                             slit=topo.inner_lip_loop())
+                             slit=topo.inner_lip_loop(), layout=layout)
+        # v2: around the lips, where the slit opens wide, the exact inverse of the mesh replaces the fixed point;
+        # triangles that span the slit (a vertex on each lip) go first, so the lips' own triangles win over them
+        self.lip_tris = None
+        if cfg.anchors == "v2":
+            tris = self.warp.simplices
+            upper = np.isin(tris, topo.LIPS_OUTER_UPPER + topo.LIPS_INNER_UPPER).any(1)
+            lower = np.isin(tris, topo.LIPS_OUTER_LOWER + topo.LIPS_INNER_LOWER).any(1)
+            near = np.flatnonzero(upper | lower)
+            self.lip_tris = near[np.argsort(~(upper & lower)[near], kind="stable")]
         if cfg.mouth == "bank":
             self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
         else:
@@ -102,7 +118,8 @@ class Renderer:
         expr = np.asarray(expr, np.float64)
         face = self._posed(pose6, self.neutral + np.tensordot(expr, self.basis, 1))
         if self.cfg.anchors == "v2" and (expr[_BLINKS] != 0).any():
-            self._irises_behind_lids(face, self._posed(pose6, self.neutral + np.tensordot(_no_blink(expr), self.basis, 1)))
+            open_eyes = self._posed(pose6, self.neutral + np.tensordot(_no_blink(expr), self.basis, 1))
+            self._irises_behind_lids(face, open_eyes)
         return face
 
     @staticmethod
@@ -157,8 +174,10 @@ class Renderer:
         expr_disp, pose_disp, face = self.displacements(pose6, expr)
         x0, y0, x1, y1 = self.warp.roi
         frame = self.portrait.image.copy()
-        frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, self.warp.backward_map(expr_disp, pose_disp), None,
-                                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        m = self.warp.backward_map(expr_disp, pose_disp)
+        if self.lip_tris is not None:
+            self.warp.exact_inverse(self.src + expr_disp + pose_disp, self.lip_tris, m)
+        frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.mouth.paint(frame, face)
         return frame
 
@@ -168,11 +187,11 @@ class Renderer:
         import cv2
 
         det = self.warp.jacobian(*self.displacements(pose6, expr)[:2])
-        # the lips' inner contour bounds triangles of next to no area in a closed mouth, and whatever the warp
-        # puts inside it is painted over by the mouth: those pixels do not count
+        # the slits do not count: the lips' inner contour bounds triangles of next to no area in a closed mouth and
+        # what the warp puts there is painted over by the mouth; a closing eye's opening collapses to a line by design
         x0, y0, x1, y1 = self.warp.roi
-        mouth = np.zeros(det.shape, np.uint8)
-        loop = self.portrait.landmarks[topo.inner_lip_loop(), :2] - (x0, y0)
-        cv2.fillPoly(mouth, [np.round(loop).astype(np.int32)], 1)
-        det = det[cv2.dilate(mouth, np.ones((5, 5), np.uint8)) == 0]
+        slits = np.zeros(det.shape, np.uint8)
+        for loop in (topo.inner_lip_loop(), *(upper + lower[-2:0:-1] for upper, lower, _ in _EYES)):
+            cv2.fillPoly(slits, [np.round(self.portrait.landmarks[loop, :2] - (x0, y0)).astype(np.int32)], 1)
+        det = det[cv2.dilate(slits, np.ones((5, 5), np.uint8)) == 0]
         return float(det.min()), float((det <= 0).mean())

@@ -13,13 +13,16 @@ class MeshWarp:
     """
 
     def __init__(self, src: np.ndarray, size: int, roi: tuple[int, int, int, int] | None = None, iters: int = 3,
-                 smooth_px: float = 8.0, n_static: int = 0, slit: list[int] | None = None):
+                 smooth_px: float = 8.0, n_static: int = 0, slit: list[int] | None = None,
+                 layout: np.ndarray | None = None):
+        """`layout`: vertex positions to triangulate instead of `src` (the same mesh with its lips parted, so that
+        no triangle spans the slit); source pixels are then located by drawing the triangles at `src`."""
         import scipy.sparse as sp
         from scipy.spatial import Delaunay
 
         x0, y0, x1, y1 = roi or (0, 0, size, size)
         self.size, self.roi, self.iters, self.smooth_px = size, (x0, y0, x1, y1), iters, smooth_px
-        tri = Delaunay(src)
+        tri = Delaunay(src if layout is None else layout)
         self.src, self.simplices = np.asarray(src, np.float64), tri.simplices
         area0 = _signed_areas(self.src, tri.simplices)
         self._solid = np.abs(area0) > 0.02    # a triangle of no area (a closed lip line) has no side to flip to
@@ -33,11 +36,12 @@ class MeshWarp:
         self.n_static = n_static
         ys, xs = np.mgrid[y0:y1, x0:x1]
         pts = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
-        simplex = tri.find_simplex(pts)
+        if layout is None:
+            simplex = tri.find_simplex(pts)
+        else:
+            simplex = _locate(self.src, tri.simplices, self.roi)
         inside = simplex >= 0
-        t = tri.transform[simplex[inside]]
-        b = np.einsum("ijk,ik->ij", t[:, :2], pts[inside] - t[:, 2])
-        bary = np.c_[b, 1 - b.sum(1)]
+        bary = _barycentric(self.src, tri.simplices[simplex[inside]], pts[inside])
         rows = np.repeat(np.flatnonzero(inside), 3)
         self._w = sp.csr_matrix((bary.ravel(), (rows, tri.simplices[simplex[inside]].ravel())),
                                 shape=(len(pts), len(src)), dtype=np.float32)
@@ -51,7 +55,7 @@ class MeshWarp:
         """Boolean per triangle: does moving the vertices by `disp` turn it over?"""
         return self._solid & (np.sign(_signed_areas(self.src + disp, self.simplices)) != self._sign0)
 
-    def unfold(self, disp: np.ndarray, other: np.ndarray | None = None, iters: int = 30) -> np.ndarray:
+    def unfold(self, disp: np.ndarray, other: np.ndarray | None = None, iters: int = 12) -> np.ndarray:
         """`disp` with the vertices of the triangles it turns over relaxed toward their neighbours' mean displacement
         until none is (or `iters` rounds pass): where the requested motion would fold the mesh (tearing), it is
         smoothed locally instead. `other` (the head pose) is added on top; triangles it turns over by itself (the
@@ -98,6 +102,34 @@ class MeshWarp:
             m = self._grid - cv2.remap(d, m - origin, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return m
 
+    def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray) -> None:
+        """In place: over the triangles `tris` (indices into `simplices`) at their `moved` vertex positions, write the
+        exact inverse of the piecewise-affine warp into the backward map `m` (h, w, 2). Where a sliver of the mesh
+        opens wide (the lips parting) the fixed-point inverse oscillates and leaves a sawtooth; this does not."""
+        import cv2
+
+        dst, src = moved[self.simplices[tris]], self.src[self.simplices[tris]]
+        h, w = self.shape
+        x0, y0 = np.maximum(np.floor(dst.reshape(-1, 2).min(0)).astype(int), self.roi[:2])  # their box, in the ROI
+        x1, y1 = np.minimum(np.ceil(dst.reshape(-1, 2).max(0)).astype(int) + 1, (self.roi[0] + w, self.roi[1] + h))
+        if x1 <= x0 or y1 <= y0:
+            return
+        ids = np.full((y1 - y0, x1 - x0), -1, np.int32)
+        polys = np.round((dst - (x0, y0)) * 16).astype(np.int32)
+        for k in range(len(polys)):
+            cv2.fillPoly(ids, polys[k: k + 1], k, cv2.LINE_8, 4)
+        ys, xs = np.nonzero(ids >= 0)
+        k = ids[ys, xs]
+        a, e1, e2 = dst[k, 0], dst[k, 1] - dst[k, 0], dst[k, 2] - dst[k, 0]
+        d = np.c_[xs + x0, ys + y0] - a
+        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        ok = np.abs(det) > 1e-6           # a triangle collapsed to a line has no inverse: keep the fixed point
+        det = np.where(ok, det, 1.0)
+        u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
+        v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
+        s = src[k, 0] + u[:, None] * (src[k, 1] - src[k, 0]) + v[:, None] * (src[k, 2] - src[k, 0])
+        m[ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0]] = s[ok]
+
     def jacobian(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
         """(h, w) determinant of the forward map x -> x + D(x) at each ROI pixel; <= 0 where the warp folds."""
         d = self.field(disp, smooth_disp).astype(np.float64)
@@ -109,3 +141,36 @@ class MeshWarp:
 def _signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
     a, b, c = p[tris[:, 0]], p[tris[:, 1]], p[tris[:, 2]]
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _barycentric(p: np.ndarray, tris: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(n, 3) barycentric weights of points `pts` in triangles `tris` of vertices `p` (extrapolated outside)."""
+    a = p[tris[:, 0]]
+    e1, e2, d = p[tris[:, 1]] - a, p[tris[:, 2]] - a, pts - a
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
+    v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
+    return np.c_[1 - u - v, u, v]
+
+
+def _locate(p: np.ndarray, tris: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
+    """Index into `tris` of the triangle each ROI pixel lies in (flattened; -1 outside the vertices' convex hull), for
+    a triangulation that need not be Delaunay at `p`: triangles are drawn thinnest first, so a sliver turned over
+    at `p` never hides its neighbours, and a pixel no triangle covers takes its nearest covered neighbour's."""
+    import cv2
+    from scipy import ndimage
+
+    x0, y0, x1, y1 = roi
+    order = np.argsort(np.abs(_signed_areas(p, tris)))
+    polys = np.round((p[tris] - (x0, y0)) * 16).astype(np.int32)
+    ids = np.full((y1 - y0, x1 - x0), -1, np.int32)
+    for k in order:
+        cv2.fillPoly(ids, polys[k: k + 1], int(k), cv2.LINE_8, 4)
+    gap = ids < 0
+    if gap.any() and not gap.all():
+        iy, ix = ndimage.distance_transform_edt(gap, return_distances=False, return_indices=True)
+        ids = ids[iy, ix]
+    hull = np.zeros_like(ids, np.uint8)
+    cv2.fillConvexPoly(hull, np.round(cv2.convexHull(p.astype(np.float32)).reshape(-1, 2) - (x0, y0)).astype(np.int32), 1)
+    return np.where(hull > 0, ids, -1).ravel()
