@@ -30,36 +30,40 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size, motion in ((512, "procedural"), (256, "procedural"), (512, "dit")):
-            runs = [generate(GenerateConfig(image, audio, Path(tmp) / f"b{size}.mp4", size=size, motion=motion))
-                    for _ in range(a.repeats)]
+        for size, motion, renderer in ((512, "procedural", "v2"), (256, "procedural", "v2"), (512, "dit", "v2"),
+                                       (512, "procedural", "warp-v1")):
+            runs = [generate(GenerateConfig(image, audio, Path(tmp) / f"b{size}.mp4", size=size, motion=motion,
+                                            renderer=renderer)) for _ in range(a.repeats)]
             best = min(runs, key=lambda r: r.total)
             med = statistics.median(r.fps for r in runs)
             per_frame = {k: 1000 * best.timings[k] / best.frames for k in STAGES}
-            rows.append((size, motion, best.frames, med, best.fps, per_frame))
-            print(f"{size} {motion}: {med:.1f} fps end to end (median of {a.repeats})", flush=True)
+            rows.append((size, motion, renderer, best.frames, med, best.fps, per_frame))
+            print(f"{size} {motion} {renderer}: {med:.1f} fps end to end (median of {a.repeats})", flush=True)
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "likeness", "generate", "-i", str(image), "-a", str(audio),
                         "-o", str(Path(tmp) / "cold.mp4")], check=True, capture_output=True)
         cold = time.perf_counter() - t
 
-    frames = rows[0][2]
+    frames = rows[0][3]
     lines = [
         "## Generation speed (issues #2, #3, #4)",
         "",
         f"Command: `python benchmarks/bench_generate.py` (via `make bench`). Machine: {machine()}.",
         f"Input: Mona Lisa (`lp_s9.jpg`) + `st_RD_Radio31_000.wav` (8.0 s, {frames} frames at 25 fps).",
         "",
-        "| size | motion | fps end to end (median) | best | " + " | ".join(f"{s} ms/frame" for s in STAGES) + " |",
-        "|---|---|---|---|" + "---|" * len(STAGES),
+        "| size | motion | renderer | fps end to end (median) | best | " + " | ".join(f"{s} ms/frame" for s in STAGES)
+        + " |",
+        "|---|---|---|---|---|" + "---|" * len(STAGES),
     ]
-    for size, motion, _, med, best, pf in rows:
-        lines.append(f"| {size}x{size} | {motion} | **{med:.1f}** | {best:.1f} | " + " | ".join(f"{pf[k]:.2f}" for k in STAGES) + " |")
+    for size, motion, renderer, _, med, best, pf in rows:
+        lines.append(f"| {size}x{size} | {motion} | {renderer} | **{med:.1f}** | {best:.1f} | "
+                     + " | ".join(f"{pf[k]:.2f}" for k in STAGES) + " |")
     lines += [
         "",
         "End to end = decode audio + features, face analysis and renderer set-up, motion, render, watermark every",
         "frame, H.264 encoding (overlapped on a second thread; `encode` is only the final flush and audio mux) and",
-        "C2PA signing of the MP4; provenance is always on. Imports are warm.",
+        "C2PA signing of the MP4; provenance is always on. Imports are warm. The renderers v2 (the default) and",
+        f"warp-v1 at 512 px, procedural motion, in the same run: v2 runs at {rows[0][4] / rows[-1][4]:.2f}x the fps of warp-v1.",
         f"A cold CLI run (`likeness generate`, default motion, new process, imports included) of the same 8 s clip at 512x512 took "
         f"{cold:.2f} s = {frames / cold:.1f} fps.",
         "Target: >= 25 fps end to end at 512x512 (real time); stretch >= 50 fps.",
