@@ -40,7 +40,7 @@ def reenact(data: Path, seconds: float) -> list[str]:
         minutes = (time.perf_counter() - t) / 60
         shutil.copyfile(Path(tmp) / "contact_sheet.png", HERE / "reenact_contact_sheet.png")
         table = (Path(tmp) / "table.md").read_text()
-    lines = [f"## Renderer: self-reenactment on held-out people (`likeness eval reenact`, issue #18)", "",
+    lines = ["## Renderer: self-reenactment on held-out people (`likeness eval reenact`, issue #18)", "",
              f"`python benchmarks/bench_reenact.py` ({machine()}; {len(rep['clips'])} clips, the first {seconds:g} s of "
              f"each, {cfg.size} px canvas, {minutes:.1f} min; MLflow run {rep['mlflow_run']}).", "",
              "Each clip's first frame is the portrait; every frame is tracked by the generator's own FaceMesh, encoded "

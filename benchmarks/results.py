@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from likeness.shared_data import DEFAULT_SHARED
+
 RESULTS = Path(__file__).parent / "RESULTS.md"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = DEFAULT_SHARED
 HEADER = "# Benchmark results\n\nEach section is rewritten by the script named in it; rerun with `make bench`.\n"
 
 
