@@ -254,12 +254,12 @@ def cut_patch(image: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """(patch, upper, lower): `image`'s mouth region in the mouth frame of `lm`, and its inner-lip curves."""
     import cv2
 
-    m = mouth_frame(lm)
+    m = m0 = mouth_frame(lm)
     scale = float(np.hypot(*m[0, :2]))
     src = image
     if scale < 0.8:  # shrink first so the patch is anti-aliased (a 1080p mouth into 96 px)
         src = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         m = m @ np.array([[1 / scale, 0, 0], [0, 1 / scale, 0], [0, 0, 1]])
     patch = cv2.warpAffine(src, m, (PATCH_W, PATCH_H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    up, lo = lip_curves(lm, mouth_frame(lm))
+    up, lo = lip_curves(lm, m0)
     return patch, up.astype(np.float32), lo.astype(np.float32)

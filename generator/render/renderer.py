@@ -84,6 +84,9 @@ class Renderer:
         self.static = np.r_[static, border]
         self.neck = self.static[:, 1] > lm[list(topo.MOUTH_CORNERS), 1].mean()  # give way to the head's pose too
         self.src = np.r_[lm[:, :2], pose.to_image(ring)[:, :2], self.static]
+        d = np.linalg.norm(self.static[:, None] - self.src[len(lm): len(lm) + len(ring)][None], axis=2)
+        self._nearest_ring = d.argmin(1)                         # each static anchor's ring point (`_give_way`)
+        self._ring_dist = d[np.arange(len(d)), self._nearest_ring]
         lo = np.clip(np.floor(self.static[: len(static)].min(0)), 0, size).astype(int)
         hi = np.clip(np.ceil(self.static[: len(static)].max(0)) + 1, 0, size).astype(int)
         layout = None
@@ -159,13 +162,9 @@ class Renderer:
         what the nearest ring point moves beyond a third of the distance to it, so the skin in between is compressed
         by at most a third and never folds, and anchors out of reach stay put. The head's pose pushes only those
         below the mouth (the neck and shoulders follow a nodding head; the background above them stays still)."""
-        ring_src = self.src[len(self.neutral): len(self.neutral) + len(ring_disp)]
-        d = np.linalg.norm(self.static[:, None] - ring_src[None], axis=2)
-        near = d.argmin(1)
-        dist = d[np.arange(len(d)), near]
-        push = ring_disp[near]
+        push = ring_disp[self._nearest_ring]
         mag = np.linalg.norm(push, axis=1)
-        keep = np.maximum(0.0, mag - dist / 3) / np.maximum(mag, 1e-9)
+        keep = np.maximum(0.0, mag - self._ring_dist / 3) / np.maximum(mag, 1e-9)
         return push * keep[:, None]
 
     def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:

@@ -39,9 +39,9 @@ class MeshWarp:
         if layout is None:
             simplex = tri.find_simplex(pts)
         else:
-            simplex = _locate(self.src, tri.simplices, self.roi)
+            simplex = _locate(self.src, tri.simplices, self.roi, np.argsort(np.abs(area0)))
         inside = simplex >= 0
-        bary = _barycentric(self.src, tri.simplices[simplex[inside]], pts[inside])
+        bary = _barycentric(self.src, tri.simplices[simplex[inside]], pts[inside])[0]
         rows = np.repeat(np.flatnonzero(inside), 3)
         self._w = sp.csr_matrix((bary.ravel(), (rows, tri.simplices[simplex[inside]].ravel())),
                                 shape=(len(pts), len(src)), dtype=np.float32)
@@ -120,14 +120,9 @@ class MeshWarp:
             cv2.fillPoly(ids, polys[k: k + 1], k, cv2.LINE_8, 4)
         ys, xs = np.nonzero(ids >= 0)
         k = ids[ys, xs]
-        a, e1, e2 = dst[k, 0], dst[k, 1] - dst[k, 0], dst[k, 2] - dst[k, 0]
-        d = np.c_[xs + x0, ys + y0] - a
-        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        bary, det = _barycentric(moved, self.simplices[tris[k]], np.c_[xs + x0, ys + y0])
         ok = np.abs(det) > 1e-6           # a triangle collapsed to a line has no inverse: keep the fixed point
-        det = np.where(ok, det, 1.0)
-        u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
-        v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
-        s = src[k, 0] + u[:, None] * (src[k, 1] - src[k, 0]) + v[:, None] * (src[k, 2] - src[k, 0])
+        s = np.einsum("ij,ijk->ik", bary, src[k])
         m[ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0]] = s[ok]
 
     def jacobian(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
@@ -143,26 +138,27 @@ def _signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
 
-def _barycentric(p: np.ndarray, tris: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """(n, 3) barycentric weights of points `pts` in triangles `tris` of vertices `p` (extrapolated outside)."""
+def _barycentric(p: np.ndarray, tris: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 3) barycentric weights of points `pts` in triangles `tris` of vertices `p` (extrapolated outside), and
+    each triangle's doubled signed area (near 0: no inverse)."""
     a = p[tris[:, 0]]
     e1, e2, d = p[tris[:, 1]] - a, p[tris[:, 2]] - a, pts - a
     det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
-    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-    u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / det
-    v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / det
-    return np.c_[1 - u - v, u, v]
+    safe = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    u = (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / safe
+    v = (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / safe
+    return np.c_[1 - u - v, u, v], det
 
 
-def _locate(p: np.ndarray, tris: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
-    """Index into `tris` of the triangle each ROI pixel lies in (flattened; -1 outside the vertices' convex hull), for
-    a triangulation that need not be Delaunay at `p`: triangles are drawn thinnest first, so a sliver turned over
-    at `p` never hides its neighbours, and a pixel no triangle covers takes its nearest covered neighbour's."""
+def _locate(p: np.ndarray, tris: np.ndarray, roi: tuple[int, int, int, int], order: np.ndarray) -> np.ndarray:
+    """Index into `tris` of the triangle each ROI pixel lies in (flattened; -1 outside the vertices' convex hull),
+    for a triangulation that need not be Delaunay at `p`: triangles are drawn in `order` (thinnest first, so a
+    sliver turned over at `p` never hides its neighbours), and a pixel no triangle covers takes its nearest covered
+    neighbour's."""
     import cv2
     from scipy import ndimage
 
     x0, y0, x1, y1 = roi
-    order = np.argsort(np.abs(_signed_areas(p, tris)))
     polys = np.round((p[tris] - (x0, y0)) * 16).astype(np.int32)
     ids = np.full((y1 - y0, x1 - x0), -1, np.int32)
     for k in order:
@@ -172,5 +168,6 @@ def _locate(p: np.ndarray, tris: np.ndarray, roi: tuple[int, int, int, int]) -> 
         iy, ix = ndimage.distance_transform_edt(gap, return_distances=False, return_indices=True)
         ids = ids[iy, ix]
     hull = np.zeros_like(ids, np.uint8)
-    cv2.fillConvexPoly(hull, np.round(cv2.convexHull(p.astype(np.float32)).reshape(-1, 2) - (x0, y0)).astype(np.int32), 1)
+    outline = cv2.convexHull(p.astype(np.float32)).reshape(-1, 2) - (x0, y0)
+    cv2.fillConvexPoly(hull, np.round(outline).astype(np.int32), 1)
     return np.where(hull > 0, ids, -1).ravel()
