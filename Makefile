@@ -56,7 +56,7 @@ eval: install
 # Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .json with data hash and metrics).
 train-motion: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
-	$(BIN)/likeness train motion --data data/motion --steps 1500 --seed 0
+	$(BIN)/likeness train motion --data data/motion --steps 3000 --seed 0 --shared $(SHARED)
 
 # Reproduces the renderer's mouth-exemplar bank generator/render/assets/mouth_bank.npz (+ .json: sources, licences).
 train-renderer: install

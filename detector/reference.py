@@ -73,7 +73,9 @@ def reference_frames(rgb: np.ndarray, seed: int = 0) -> list[np.ndarray]:
 
     # the renderer the shipped calibration was fitted with (detector/assets/detector.pt predates v2)
     renderer = make_renderer(analyze(rgb, REF_SIZE, what="the video"), "warp-v1")
-    motion = procedural_motion(features(Audio(speech_like(REF_SECONDS, seed=seed), 16_000), FPS), Controls(), seed)
+    # level-driven mouth, as when the calibration was fitted (no phones: they would change the reference)
+    motion = procedural_motion(features(Audio(speech_like(REF_SECONDS, seed=seed), 16_000), FPS, phones=False),
+                               Controls(), seed)
     mark, bits = SpreadMark(), Payload.new(seed).bits()
     frames = h264_round_trip([mark.embed(renderer.render(p, e), bits) for p, e in zip(motion.pose, motion.expr)])
     step = int(round(FPS / REF_RATE))

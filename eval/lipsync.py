@@ -46,3 +46,36 @@ def lip_sync(mouth: np.ndarray, envelope: np.ndarray, max_lag: int = 10) -> Sync
         return SyncResult(0, float("nan"), float("nan"), curve)
     lag = max(finite, key=finite.get)
     return SyncResult(lag, finite[lag], curve[0], curve)
+
+
+_GRID = ({"b": "bin", "l": "lay", "p": "place", "s": "set"}, {"b": "blue", "g": "green", "r": "red", "w": "white"},
+         {"a": "at", "b": "by", "i": "in", "w": "with"}, None,
+         {"z": "zero", "1": "one", "2": "two", "3": "three", "4": "four", "5": "five", "6": "six", "7": "seven",
+          "8": "eight", "9": "nine"}, {"a": "again", "n": "now", "p": "please", "s": "soon"})
+
+
+def grid_sentence(name: str) -> str:
+    """The sentence a GRID clip speaks, from the six-letter code ending its file stem ("bbaf2n": "bin blue at f
+    two now"; GRID grammar: command, colour, preposition, letter, digit, adverb)."""
+    code = name.rsplit("_", 1)[-1][-6:]
+    if len(code) != 6:
+        raise ValueError(f"not a GRID clip name: {name}")
+    return " ".join(code[i] if words is None else words[code[i]] for i, words in enumerate(_GRID))
+
+
+#: dlib inner-lip gap (over the outer eye-corner distance) below which lips count as closed. In the real
+#: held-out GRID footage every aligned /p b m/ reaches it within a frame (minima 0.004-0.019); open vowels
+#: mostly stay above it (`benchmarks/RESULTS.md`, lip-sync section).
+CLOSED_GAP = 0.02
+
+
+def closure_rate(mouth: np.ndarray, spans: list[tuple[float, float]], fps: float, threshold: float = CLOSED_GAP,
+                 tol: int = 1) -> tuple[int, int]:
+    """(closed, total): how many of the phone spans (seconds) have a frame within `tol` frames whose mouth
+    opening is below `threshold`."""
+    hits = 0
+    for s, e in spans:
+        lo, hi = max(0, int(np.floor(s * fps)) - tol), min(len(mouth), int(np.ceil(e * fps)) + tol)
+        seg = mouth[lo:hi]
+        hits += bool(len(seg) and np.nanmin(seg) < threshold) if np.isfinite(seg).any() else 0
+    return hits, len(spans)

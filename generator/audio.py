@@ -103,6 +103,7 @@ class AudioFeatures:
     centroid: np.ndarray   # (T,) spectral centroid, Hz
     pitch: np.ndarray      # (T,) f0 in Hz, 0 where unvoiced
     fps: float
+    visemes: np.ndarray | None = None  # (T, 12) share of each viseme class (`generator.phones`), if decoded
 
     def __len__(self) -> int:
         return len(self.energy_db)
@@ -130,8 +131,9 @@ def _pitch(x: np.ndarray, n: int) -> np.ndarray:
     return np.where(strength > 0.45, FEATURE_RATE / lag, 0.0)
 
 
-def features(audio: Audio, fps: float) -> AudioFeatures:
-    """Log-mel, levels, spectral shape and pitch, pooled over each video frame's time span."""
+def features(audio: Audio, fps: float, phones: bool = True) -> AudioFeatures:
+    """Log-mel, levels, spectral shape and pitch, pooled over each video frame's time span; with `phones`,
+    also the viseme classes of the decoded phones (`generator.phones`)."""
     import scipy.sparse as sp
 
     a = resample(audio, FEATURE_RATE)
@@ -161,11 +163,24 @@ def features(audio: Audio, fps: float) -> AudioFeatures:
     f0 = _pitch(x, n)
     voiced = pool((f0 > 0).astype(float)[:, None])[:, 0]
     f0_frame = pool(f0[:, None])[:, 0] / np.maximum(voiced, 1e-9)
+    energy_db = (10 * np.log10(total / scale + 1e-10)).astype(np.float32)
     return AudioFeatures(
         mel=mel.astype(np.float32),
-        energy_db=(10 * np.log10(total / scale + 1e-10)).astype(np.float32),
+        energy_db=energy_db,
         band_db=(10 * np.log10(band / scale + 1e-10)).astype(np.float32),
         high_ratio=(high / total).astype(np.float32),
         centroid=((p * freqs).sum(1) / total).astype(np.float32),
         pitch=np.where(voiced > 0.5, f0_frame, 0.0).astype(np.float32),
-        fps=fps)
+        fps=fps,
+        visemes=_visemes(a.samples, t, fps, energy_db) if phones else None)
+
+
+SILENCE_DB = -50.0  # frames quieter than this are silence whatever the phone loop heard in them
+
+
+def _visemes(samples: np.ndarray, frames: int, fps: float, energy_db: np.ndarray) -> np.ndarray:
+    from .phones import VISEMES, decode_phones, viseme_matrix
+
+    v = viseme_matrix(decode_phones(samples), frames, fps)
+    v[energy_db < SILENCE_DB] = np.eye(len(VISEMES), dtype=np.float32)[0]
+    return v

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from likeness.console import friendly_errors, progress_bar
+from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
@@ -22,8 +23,9 @@ def generate(
     fps: float = typer.Option(25.0, help="Output frame rate."),
     size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
-    motion: str = typer.Option("procedural", help="Motion model: procedural (tightest lip sync) or dit (the trained "
-                               "diffusion transformer: more natural head motion, weaker lip sync so far)."),
+    motion: str = typer.Option("procedural", help="Motion model: procedural (visemes of the decoded phones, the "
+                               "tightest lip sync) or dit (the trained diffusion transformer: more natural head "
+                               "motion, slightly weaker lip sync so far)."),
     renderer: str = typer.Option("v2", help="Renderer: v2 (real mouth interiors, fold-free mesh) or warp-v1 (the first "
                                  "one: painted mouth)."),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
@@ -70,17 +72,19 @@ def prepare(
 def train_motion(
     data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt)."),
-    steps: int = typer.Option(1500, help="Optimisation steps (the final weights are kept; validation is logged, not selected on)."),
+    steps: int = typer.Option(3000, help="Optimisation steps (the final weights are kept; validation is logged, not selected on)."),
     batch: int = typer.Option(32, help="Windows per step."),
     seed: int = typer.Option(0),
-    val: str = typer.Option("vrt_5,lp_driving_d9", help="Held-out identities (clip names), comma separated."),
+    val: str = typer.Option(",".join(MOTION_HELD_OUT), help="Held-out identities (clip names), comma separated."),
+    shared: Path = typer.Option(DEFAULT_SHARED, help="Shared data whose videos_added.tsv says which clips carry the "
+                                "speaker's own voice (only those are trained on); a folder without it: all clips."),
     tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
 ) -> None:
     """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""
     from generator.motion.train import DEFAULT_CHECKPOINT, TrainConfig, train
 
     cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, batch=batch, seed=seed,
-                      val_names=tuple(v for v in val.split(",") if v), tracking_uri=tracking_uri)
+                      val_names=tuple(v for v in val.split(",") if v), shared=shared, tracking_uri=tracking_uri)
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
     typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: train loss {info['final_train_loss']:.3f}, "

@@ -112,7 +112,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     renderer = make_renderer(portrait, cfg.renderer)
     marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
     lap("analysis")
-    motion = make_motion(cfg, audio, feats)
+    motion = make_motion(cfg, audio, feats, portrait.mouth_open)
     lap("motion")
     n = len(motion)
     inputs = {"portrait": cfg.image, "audio": cfg.audio}
@@ -157,13 +157,13 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     return GenerateResult(cfg.out, n, n / cfg.fps, timings)
 
 
-def make_motion(cfg: GenerateConfig, audio, feats):
-    """Motion latents for every output frame, from the chosen motion model."""
+def make_motion(cfg: GenerateConfig, audio, feats, mouth_open: float = 0.0):
+    """Motion latents for every output frame, from the chosen motion model (`mouth_open`: the portrait's lip gap)."""
     from .audio import features, n_video_frames
     from .motion.procedural import procedural_motion
 
     if cfg.motion == "procedural":
-        return procedural_motion(feats, cfg.controls, cfg.seed)
+        return procedural_motion(feats, cfg.controls, cfg.seed, mouth_open)
     from .latent import Motion
     from .motion.data import FPS
     from .motion.dit_motion import DiTMotion

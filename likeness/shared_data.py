@@ -19,8 +19,30 @@ REENACT_HELD_OUT = (
     "visualvoice_av-enhancement_test_videos_noisy_restaurant", "icpr_lynaeydofd", "dinet_test19",
 )
 
+#: Real clips with the speaker's own synchronised speech whose people the motion models never train on: the
+#: lip-sync test set (the reenactment set's speakers, minus lp_driving_d9 whose audio is not the speaker's).
+LIPSYNC_HELD_OUT = tuple(c for c in REENACT_HELD_OUT if c != "lp_driving_d9")
+#: GRID speakers other than s1 (s1's 50 sentences are training data): the known-answer lip-sync test, whose
+#: sentences the file names spell (`eval.lipsync.grid_sentence`).
+GRID_HELD_OUT = ("lipnet_GRID_lbbc2a", "lipnet_GRID_lrwp9a", "lipnet_GRID_lwbsza", "lipnet_GRID_pwij3p",
+                 "lipnet_GRID_sbia1a", "lipnet_GRID_sbwe5n", "lipnet_GRID_swiz3n", "lipnet_id2_vcd_swwp2s")
+MOTION_HELD_OUT = ("lp_driving_d9", *LIPSYNC_HELD_OUT, *GRID_HELD_OUT)
+
 #: Real clips the mouth-exemplar bank is cut from (file-stem prefixes in real_videos/): one person speaking for a
 #: minute (HDTF, from EDTalk's test data, Apache-2.0: crops may be redistributed, see the data README), none of the
 #: people above. One person, so the exemplars blended in a frame share one set of teeth (mixing people's teeth gives
 #: a grey mush); natural speech, because an emotion corpus (MEAD) shows teeth in far more frames than talk does.
 MOUTH_BANK_SOURCES = ("edtalk_pose_source2",)
+
+
+#: Of the first 17 real clips (not in videos_added.tsv), those whose audio is the speaker's own voice.
+_OWN_SPEECH_ORIGINAL = ("vrt_1", "vrt_2", "vrt_3", "vrt_4", "vrt_5")
+
+
+def own_speech(data: Path = DEFAULT_SHARED) -> set[str]:
+    """Stems of the real clips whose audio is the filmed speaker's own synchronised speech (`own_speech = yes`
+    in videos_added.tsv, plus the vrt_* clips): the only footage lip sync can be learned or measured on."""
+    import csv
+
+    rows = csv.DictReader((data / "videos_added.tsv").read_text().splitlines(), delimiter="\t")
+    return {Path(r["file"]).stem for r in rows if r["kind"] == "real" and r["own_speech"] == "yes"} | set(_OWN_SPEECH_ORIGINAL)

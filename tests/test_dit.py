@@ -86,3 +86,16 @@ def test_shipped_model_is_small_and_finite(shipped):
     dit, feats = shipped
     assert DEFAULT_CHECKPOINT.stat().st_size < 20e6
     assert np.isfinite(dit.generate(feats, seed=0).latent).all()
+
+
+def test_shipped_checkpoint_never_trained_on_a_held_out_speaker(shared):
+    """The lip-sync test set (MOTION_HELD_OUT) stays out of training, and only the speakers' own voices train."""
+    import json
+
+    from likeness.shared_data import MOTION_HELD_OUT, own_speech
+
+    info = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
+    assert not set(info["train_clips"]) & set(MOTION_HELD_OUT)
+    speech = own_speech(shared)
+    assert set(info["train_clips"]) <= speech
+    assert {"vrt_1", "lipnet_GRID_bbaf2n"} <= speech and "lp_driving_d0" not in speech

@@ -19,9 +19,26 @@ def test_same_seed_same_motion_other_seed_differs(feats):
     assert a.latent.shape == (len(feats), 17) and np.isfinite(a.latent).all()
 
 
-def test_mouth_follows_speech_energy(feats):
+def test_without_phones_the_mouth_follows_speech_energy(shared):
+    f = features(load_audio(shared / "speech" / "st_RD_Radio31_000.wav"), 25, phones=False)
+    assert f.visemes is None
+    m = procedural_motion(f)
+    assert np.corrcoef(m.channel("jaw_open"), f.band_db)[0, 1] > 0.6
+
+
+def test_with_phones_the_mouth_forms_the_visemes(feats):
+    from generator.phones import VISEMES
+
     m = procedural_motion(feats)
-    assert np.corrcoef(m.channel("jaw_open"), feats.band_db)[0, 1] > 0.6
+    opening = 0.45 * m.channel("jaw_open") + 0.08 * (m.channel("lower_lip") + m.channel("upper_lip"))
+    assert np.corrcoef(m.channel("jaw_open"), feats.band_db)[0, 1] > 0.3  # loudness still scales the jaw
+    main = feats.visemes.argmax(1)
+    closed, wide = opening[main == VISEMES.index("closed")], opening[main == VISEMES.index("open")]
+    assert len(closed) >= 5 and len(wide) >= 10
+    assert np.median(closed) < 0.5 * np.median(wide)  # lips meet on p/b/m, part on "ah"
+    rounded = m.channel("lip_pucker")[main == VISEMES.index("round")]
+    spread = m.channel("lip_pucker")[main == VISEMES.index("spread")]
+    assert np.median(rounded) > np.median(spread) + 0.2  # "oo" rounds, "ee" does not
 
 
 def test_blinks_every_two_to_six_seconds(feats):
@@ -62,3 +79,19 @@ def test_bad_controls():
         parse_gaze("left")
     with pytest.raises(UserError, match="gaze"):
         Controls(gaze=(2.0, 0.0))
+
+
+@pytest.mark.parametrize("kind", ["chord", "noise", "short"])
+def test_music_noise_and_short_clips_give_an_idle_mouth(kind):
+    """No voice, no phones: a chord or hiss leaves the mouth at rest; a 0.25 s clip still animates."""
+    from generator.audio import Audio
+
+    rate, rng = 16_000, np.random.default_rng(0)
+    t = np.arange(3 * rate) / rate
+    x = {"chord": 0.2 * sum(np.sin(2 * np.pi * f * t) for f in (220, 277, 330)),
+         "noise": 0.2 * rng.standard_normal(len(t)),
+         "short": 0.2 * rng.standard_normal(rate // 4)}[kind].astype(np.float32)
+    m = procedural_motion(features(Audio(x, rate), 25))
+    assert np.isfinite(m.latent).all() and len(m) == round(len(x) / rate * 25)
+    if kind != "short":
+        assert np.abs(m.channel("jaw_open")).max() < 0.1

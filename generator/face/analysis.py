@@ -16,6 +16,10 @@ from .geometry import Pose, estimate_pose
 MAX_PIXELS = 64_000_000  # decompression-bomb guard: 64 MP is a very large photo
 
 
+LIPS_TOUCH = 0.015  # inner-lip gap (inter-ocular units) of closed lips as the face mesh sees them
+JAW_GAP = 0.45      # inner-lip gap that `jaw_open` 1.0 adds (`generator.face.expression`)
+
+
 @dataclass
 class Portrait:
     """The appearance: an aligned square RGB canvas and its 478 3D landmarks in canvas pixels."""
@@ -28,6 +32,14 @@ class Portrait:
     @property
     def size(self) -> int:
         return self.image.shape[0]
+
+    @property
+    def mouth_open(self) -> float:
+        """How far the portrait's lips are apart, in `jaw_open` units (0: they touch). Lips that must close (a /p/)
+        close by this much more than the portrait, which may have been taken mid-word."""
+        canon = self.pose.to_canonical(self.landmarks)
+        gap = np.mean(canon[topo.LIPS_INNER_LOWER[3:8], 1] - canon[topo.LIPS_INNER_UPPER[3:8], 1])
+        return float(max(0.0, gap - LIPS_TOUCH) / JAW_GAP)
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:

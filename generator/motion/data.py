@@ -17,19 +17,24 @@ import numpy as np
 from likeness.errors import UserError
 
 from ..audio import AudioFeatures, features, load_audio
+from ..phones import VISEMES
 from .encode import encode_landmarks, resample_motion
 
 FPS = 25.0
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg")
 
 
 def audio_matrix(f: AudioFeatures) -> np.ndarray:
-    """(T, 82) per-frame model input: log-mel, level (dB/10) and log-pitch (0 when unvoiced)."""
+    """(T, 94) per-frame model input: log-mel, level (dB/10), log-pitch (0 when unvoiced) and the viseme
+    classes of the decoded phones (all `rest` when the features carry none)."""
     pitch = np.where(f.pitch > 0, np.log(np.maximum(f.pitch, 1.0)) - 5.0, 0.0)
-    return np.concatenate([f.mel, f.energy_db[:, None] / 10.0, pitch[:, None]], 1).astype(np.float32)
+    vis = f.visemes if f.visemes is not None else np.eye(len(VISEMES), dtype=np.float32)[np.zeros(len(f), int)]
+    return np.concatenate([f.mel, f.energy_db[:, None] / 10.0, pitch[:, None], vis], 1).astype(np.float32)
 
 
-AUDIO_DIM = 82
+ACOUSTIC_DIM = 82     # log-mel (80), level, pitch: all a checkpoint from before the phones reads
+AUDIO_DIM = ACOUSTIC_DIM + len(VISEMES)
+VISEME_COLS = slice(ACOUSTIC_DIM, AUDIO_DIM)
 LEVEL = 80            # column of the level (dB/10); columns before it are log-mel (natural-log power)
 LEVEL_FLOOR = -7.0    # -70 dB: audio quieter than this is not amplified further
 

@@ -21,7 +21,7 @@ CONTROL_NAMES = ("gaze_x", "gaze_y", "head_distance", "smile", "brow_raise")
 @dataclass
 class DiTConfig:
     latent_dim: int = 17
-    audio_dim: int = 82      # our log-mel features; a pretrained speech encoder's width works too
+    audio_dim: int = 94      # log-mel, level, pitch (82) + viseme classes (12); any per-frame feature width works
     control_dim: int = len(CONTROL_NAMES)
     window: int = 50         # frames generated per window (2 s at 25 fps)
     prefix: int = 10         # frames of the previous window conditioning the next

@@ -10,11 +10,12 @@ from likeness.errors import UserError
 
 from .. import latent
 from ..audio import FEATURE_RATE, Audio, AudioFeatures, features
+from ..phones import final_seconds
 from .controls import EMOTIONS, Controls
 from .data import FPS, audio_matrix, loudness_reference, normalise_loudness
 from .train import DEFAULT_CHECKPOINT
 
-STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window)
+STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window); phones need more
 _CONDITIONED = ("smile", "brow_raise")
 _POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
 _LOG_SCALE = latent.POSE.index("log_scale")
@@ -84,10 +85,11 @@ class DiTMotion:
     def _audio_rows(self, a: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Normalised audio rows [start, stop), silence outside the clip; with automatic gain, levels are
         relative to the loudness of the audio up to `stop` (causal, so streaming equals offline)."""
+        a = a[:, : self.cfg.audio_dim]  # a checkpoint from before the phones reads the acoustic columns only
         lo, hi = max(start, 0), min(stop, len(a))
         inside = normalise_loudness(a[lo:hi], loudness_reference(a[:hi])) if self.cfg.auto_gain else a[lo:hi]
-        rows = np.concatenate([np.repeat(_SILENCE_ROW[None], lo - start, 0), inside,
-                               np.repeat(_SILENCE_ROW[None], stop - max(hi, start), 0)])
+        silence = _SILENCE_ROW[None, : a.shape[1]]
+        rows = np.concatenate([np.repeat(silence, lo - start, 0), inside, np.repeat(silence, stop - max(hi, start), 0)])
         return ((rows - self.norm["aud_mean"]) / self.norm["aud_std"]).astype(np.float32)
 
     def generate_matrix(self, audio: np.ndarray, controls: Controls = Controls(), seed: int = 0,
@@ -130,7 +132,7 @@ class DiTMotion:
         w, buf, done, prev = self.cfg.window, np.zeros(0, np.float32), 0, None
         for chunk in chunks:
             buf = np.concatenate([buf, np.asarray(chunk, np.float32).reshape(-1)])
-            ready = int(max(0, len(buf) - STREAM_MARGIN) / FEATURE_RATE * FPS)
+            ready = int(min(max(0, len(buf) - STREAM_MARGIN) / FEATURE_RATE, final_seconds(len(buf))) * FPS)
             while (done + 1) * w <= ready:  # window k needs frames up to (k+1)W, whose features are final
                 a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))[:ready]
                 prev, z = next(self.generate_matrix(a, controls, seed, done, prev))

@@ -1,6 +1,7 @@
 """Procedural motion: a deterministic, seeded audio-to-motion mapping. The baseline learned models must beat.
 
-Mouth follows the speech-band level and spectral shape; head motion follows prosody plus smooth noise;
+Mouth follows the decoded phones (viseme targets blended by dominance, `visemes.py`) with the jaw scaled by
+the speech-band level; without phones, the level and spectral shape alone; head motion follows prosody plus smooth noise;
 blinks every 2-6 s; gaze holds and jumps (saccades); breathing and drift keep a silent face alive.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import numpy as np
 from .. import latent
 from ..audio import AudioFeatures
 from .controls import Controls
+from .visemes import channels, mouth_from_visemes
 
 E = {k: i for i, k in enumerate(latent.EXPRESSION)}
 P = {k: i for i, k in enumerate(latent.POSE)}
@@ -39,6 +41,19 @@ def _normalize_level(db: np.ndarray) -> np.ndarray:
     return np.clip((db - floor - 6) / (peak - floor - 6 + 1e-6), 0, 1)
 
 
+def viseme_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
+    """(T, 5) mouth channels (`visemes.MOUTH`) from the decoded phones, the jaw scaled by the speech level."""
+    mouth = mouth_from_visemes(feats.visemes, feats.fps, mouth_open)
+    jaw = mouth[:, 0]  # loudness scales the opening, never a closure
+    mouth[:, 0] = np.maximum(jaw, 0) * level_gain(feats.band_db, feats.fps) + np.minimum(jaw, 0)
+    return mouth
+
+
+def level_gain(db: np.ndarray, fps: float) -> np.ndarray:
+    """Jaw gain from a dB track: loud speech opens wider than the viseme target, quiet speech less."""
+    return _smooth(0.4 + 0.9 * _normalize_level(db), fps, 0.03, 0.08)
+
+
 def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     out, t = np.zeros(n), rng.uniform(0.5, 3.0)
     shape_t = np.array([0.0, 0.06, 0.1, 0.16, 0.26])
@@ -66,8 +81,10 @@ def _saccades(rng: np.random.Generator, n: int, fps: float, centre: tuple[float,
     return out
 
 
-def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), seed: int = 0) -> latent.Motion:
-    """Motion latents for every video frame of `feats`; the same inputs and seed give the same motion."""
+def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), seed: int = 0,
+                      mouth_open: float = 0.0) -> latent.Motion:
+    """Motion latents for every video frame of `feats`; the same inputs and seed give the same motion.
+    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), closed on /p b m/."""
     rng = np.random.default_rng(seed)
     n, fps = len(feats), feats.fps
     t = np.arange(n) / fps
@@ -75,17 +92,21 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
 
     level = _normalize_level(feats.band_db)
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
-    jaw = _smooth(level**2, fps, 0.03, 0.06)
-    expr[:, E["jaw_open"]] = 0.55 * jaw
-    expr[:, E["lower_lip"]] = 0.25 * jaw
-    hi = np.clip((feats.high_ratio - 0.15) / 0.5, 0, 1) * (level > 0.05)
-    expr[:, E["mouth_stretch"]] = 0.5 * _smooth(hi, fps, 0.04, 0.1)
-    voiced = feats.pitch > 0
-    dark = np.clip((1500 - feats.centroid) / 1000, 0, 1) * voiced * level
-    expr[:, E["lip_pucker"]] = 0.4 * _smooth(dark, fps, 0.05, 0.1)
-    expr[:, E["upper_lip"]] = 0.3 * expr[:, E["mouth_stretch"]]
+    if feats.visemes is not None:
+        expr[:, channels()] = viseme_mouth(feats, mouth_open)
+    else:
+        jaw = _smooth(level**2, fps, 0.03, 0.06)
+        expr[:, E["jaw_open"]] = 0.55 * jaw
+        expr[:, E["lower_lip"]] = 0.25 * jaw
+        hi = np.clip((feats.high_ratio - 0.15) / 0.5, 0, 1) * (level > 0.05)
+        expr[:, E["mouth_stretch"]] = 0.5 * _smooth(hi, fps, 0.04, 0.1)
+        voiced = feats.pitch > 0
+        dark = np.clip((1500 - feats.centroid) / 1000, 0, 1) * voiced * level
+        expr[:, E["lip_pucker"]] = 0.4 * _smooth(dark, fps, 0.05, 0.1)
+        expr[:, E["upper_lip"]] = 0.3 * expr[:, E["mouth_stretch"]]
 
     # Prosody: emphasis where f0 rises above the speaker's median, and on loudness onsets.
+    voiced = feats.pitch > 0
     f0 = np.where(voiced, np.log(np.maximum(feats.pitch, 1)), np.nan)
     med = np.nanmedian(f0) if voiced.any() else 0.0
     emph = _smooth(np.nan_to_num(np.clip((f0 - med) / 0.15, 0, 2), nan=0.0), fps, 0.08, 0.4)

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT, own_speech
 
 from .. import latent
 from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, split_by_identity
@@ -37,12 +38,13 @@ def window_controls(z: np.ndarray) -> np.ndarray:
 class TrainConfig:
     data: Path = Path("data/motion")
     out: Path = DEFAULT_CHECKPOINT
-    steps: int = 1500
+    steps: int = 3000
     batch: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.01
     seed: int = 0
-    val_names: tuple[str, ...] = ("vrt_5", "lp_driving_d9")
+    val_names: tuple[str, ...] = MOTION_HELD_OUT  # never trained on; logged, not selected on
+    shared: Path | None = DEFAULT_SHARED  # with its videos_added.tsv: train only on the speakers' own speech
     p_no_prefix: float = 0.2
     mouth_weight: float = 8.0    # loss weight of the mouth channels relative to the rest
     mel_shift: int = 3           # augmentation: log-mel shifted by up to this many bins (pitch/timbre)
@@ -119,6 +121,9 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     clips = load_clips(cfg.data)
     index = json.loads((Path(cfg.data) / "index.json").read_text())
     tr, va = split_by_identity(clips, cfg.val_names)
+    if cfg.shared is not None and (cfg.shared / "videos_added.tsv").is_file():
+        speech = own_speech(cfg.shared)  # music or another voice over a face teaches the mouth nothing
+        tr, va = [c for c in tr if c.name in speech], [c for c in va if c.name in speech]
     if not tr:
         raise UserError("no training clips left after holding out the validation identities")
     m = cfg.model
