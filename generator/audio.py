@@ -51,7 +51,9 @@ def load_audio(path: str | Path, rate: int = 48_000) -> Audio:
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if len(samples) < rate // 10:
         raise UserError(f"audio is empty or shorter than 0.1 s: {path}")
-    if not np.isfinite(samples).all() or np.abs(samples).max() < 1e-3:
+    if not np.isfinite(samples).all():
+        raise UserError(f"audio contains invalid samples (NaN or infinite): {path}")
+    if np.abs(samples).max() < 1e-3:
         raise UserError(f"audio is silent (peak below -60 dBFS): {path}; nothing to lip-sync to")
     return Audio(np.clip(samples, -1, 1).astype(np.float32), rate)
 

@@ -1,6 +1,7 @@
 """generate(): portrait + speech in, talking-face MP4 out. The one place the generator's stages are wired."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import time
@@ -48,6 +49,15 @@ class GenerateConfig:
             raise UserError(f"size must be a multiple of 16 between 128 and 1024, got {self.size}")
         if not 10 <= self.fps <= 60:
             raise UserError(f"fps must be between 10 and 60, got {self.fps}")
+        for name, path in (("portrait", self.image), ("audio", self.audio)):
+            if self.out.resolve() == path.resolve():
+                raise UserError(f"--out {self.out} is the {name} input: writing it would destroy the input; choose "
+                                "another output name")
+        for name, v in (("audio-scale", self.audio_scale), ("control-scale", self.control_scale)):
+            if not (math.isfinite(v) and 0 <= v <= 10):
+                raise UserError(f"{name} must be a number between 0 and 10, got {v}")
+        if not 0 <= self.seed < 2**32:
+            raise UserError(f"seed must be between 0 and {2**32 - 1}, got {self.seed}")
         if self.motion not in MOTION_MODELS:
             raise UserError(f"unknown motion model {self.motion!r}; choose one of {', '.join(MOTION_MODELS)}")
         from .render.renderer import RENDERERS

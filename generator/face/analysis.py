@@ -55,6 +55,10 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             if w * h > max_pixels:
                 raise UserError(f"image too large: {w}x{h} pixels (limit {max_pixels / 1e6:.0f} MP); downscale it first")
             im = ImageOps.exif_transpose(im)
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: RGB conversion would clip to white
+                grey = np.asarray(im, np.float64)
+                top = 65535.0 if grey.max() > 255 else 255.0
+                return np.repeat(np.clip(grey / top * 255 + 0.5, 0, 255).astype(np.uint8)[..., None], 3, 2)
             return np.asarray(im.convert("RGB"))
     except Image.DecompressionBombError:
         raise UserError(f"image too large (limit {max_pixels / 1e6:.0f} MP); downscale it first: {path}") from None

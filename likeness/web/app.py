@@ -6,6 +6,7 @@ JSON for verify and scan is exactly what the CLI prints with `--json` (`VerifyRe
 import csv
 import hmac
 import io
+import re
 import shutil
 import threading
 import time
@@ -20,11 +21,21 @@ from fastapi.staticfiles import StaticFiles
 from likeness import __version__
 from likeness.errors import UserError
 
+from .guard import LOOPBACK, Guard
 from .jobs import Job, JobQueue, QueueFull
 from .uploads import Limits, Storage, UploadError, save_upload
 
 STATIC = Path(__file__).parent / "static"
 API = "/api/v1"
+_ERRORS = {401: "missing or wrong bearer token", 403: "Host not this server's, or a cross-origin request",
+           404: "no such job", 409: "this server has no signing keys", 413: "upload over the size limit",
+           415: "not a supported file type (judged by content)", 422: "invalid input: the detail says which",
+           503: "busy: the job queue is full (see Retry-After)"}
+
+
+def _errors(*codes: int) -> dict:
+    """OpenAPI entries for the error codes a route really returns (401 and 403 on every route)."""
+    return {c: {"description": _ERRORS[c]} for c in (401, 403, *codes)}
 
 
 @dataclass
@@ -36,6 +47,12 @@ class ServeConfig:
     verify_concurrency: int = 2  # verify requests processed at once (the rest wait their turn)
     ttl_s: float = 3600.0        # uploads and results are deleted this long after they were made
     max_files: int = 20          # per scan request
+    allowed_hosts: tuple[str, ...] | None = LOOPBACK  # names this server answers to (None: any)
+
+    @property
+    def max_body(self) -> int:
+        """Largest request body: two files at the per-file limit (generate's portrait and audio) and form fields."""
+        return self.limits.max_bytes * 2 + 2**20
 
 
 def create_app(cfg: ServeConfig | None = None) -> FastAPI:
@@ -50,6 +67,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     app = FastAPI(title="Likeness", version=__version__,
                   description="Verify provenance, scan for generated faces, and generate marked talking-face video.")
     app.state.storage, app.state.jobs = storage, jobs
+    app.add_middleware(Guard, allowed_hosts=cfg.allowed_hosts, token=cfg.token, max_body=cfg.max_body)
 
     def authorised(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if cfg.token and (creds is None or not hmac.compare_digest(creds.credentials.encode(), cfg.token.encode())):
@@ -60,12 +78,8 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return JSONResponse({"detail": e.message}, status_code=e.status)
 
     @app.middleware("http")
-    async def _limits(request: Request, call_next):
-        """Refuse an oversized body before reading it, and sweep expired uploads and jobs."""
-        n = request.headers.get("content-length")
-        if n and n.isdigit() and int(n) > cfg.limits.max_bytes * 2 + 2**20:
-            return JSONResponse({"detail": f"request larger than the {cfg.limits.max_bytes // 2**20} MB upload limit"},
-                                status_code=413)
+    async def _sweep(request: Request, call_next):
+        """Sweep expired uploads and jobs (size, host, origin and token are `Guard`'s)."""
         if time.monotonic() - last_sweep[0] > 30:  # at most twice a minute, not on every request
             last_sweep[0] = time.monotonic()
             storage.sweep()
@@ -75,9 +89,21 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     def _save(upload: UploadFile, folder: Path, allowed: tuple[str, ...]):
         return save_upload(upload.file, folder, Path(upload.filename or "upload").name, allowed, cfg.limits)
 
-    def _submit(kind: str, folder: Path, work) -> dict:
+    def _scrub(value, ups: list):
+        """`value` (a message, or a result's strings) with server paths replaced by the client's file names."""
+        if isinstance(value, dict):
+            return {k: _scrub(v, ups) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_scrub(v, ups) for v in value]
+        if not isinstance(value, str):
+            return value
+        for up in ups:
+            value = value.replace(str(up.path), up.name)
+        return re.sub(re.escape(str(storage.root)) + r"[^\s'\"]*", "(upload)", value)
+
+    def _submit(kind: str, folder: Path, work, ups: list) -> dict:
         try:
-            return jobs.submit(kind, folder, work).to_dict()
+            return jobs.submit(kind, folder, work, lambda v: _scrub(v, ups)).to_dict()
         except QueueFull:
             raise HTTPException(503, "busy: the job queue is full, try again shortly", headers={"Retry-After": "10"}) from None
 
@@ -89,12 +115,12 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     # --- API --------------------------------------------------------------------------------------
-    @app.get(f"{API}/health", dependencies=[Depends(authorised)])
+    @app.get(f"{API}/health", dependencies=[Depends(authorised)], responses=_errors())
     def health() -> dict:
         """Service state: version, queued jobs, bytes held in temporary storage."""
         return {"status": "ok", "version": __version__, "queued_jobs": jobs.pending(), "storage_bytes": storage.size()}
 
-    @app.get(f"{API}/keys", dependencies=[Depends(authorised)])
+    @app.get(f"{API}/keys", dependencies=[Depends(authorised)], responses=_errors())
     def keys() -> dict:
         """Whether this server can sign generated videos, and how to make it able to."""
         from provenance.keys import load_identity
@@ -105,25 +131,26 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
             return {"ready": False, "message": f"{e} Run it on the server, then reload this page."}
         return {"ready": True, "message": "signing keys found: every generated video is watermarked and signed"}
 
-    @app.post(f"{API}/verify", dependencies=[Depends(authorised)])
+    @app.post(f"{API}/verify", dependencies=[Depends(authorised)], responses=_errors(413, 415, 422))
     def verify(file: UploadFile = File(..., description="A video (MP4) or image (PNG, JPEG) to check.")) -> dict:
         """Manifest and watermark checked together: the same JSON as `likeness verify --json`."""
         from provenance.keys import trust_anchors
         from provenance.verify import verify as run
 
-        folder = storage.new()
+        folder, ups = storage.new(), []
         try:
             up = _save(file, folder, ("video", "image"))
+            ups.append(up)
             with verify_slots:
                 report = run(up.path, trust_anchors()).to_dict()
             report["file"] = up.name
             return report
         except UserError as e:
-            raise HTTPException(422, str(e)) from None
+            raise HTTPException(422, _scrub(str(e), ups)) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    @app.post(f"{API}/scan", status_code=202, dependencies=[Depends(authorised)])
+    @app.post(f"{API}/scan", status_code=202, dependencies=[Depends(authorised)], responses=_errors(413, 415, 422, 503))
     def scan(files: list[UploadFile] = File(..., description="One or more videos.")) -> dict:
         """Queue a scan; poll the job. Each result is the JSON `likeness scan --json` prints."""
         if len(files) > cfg.max_files:
@@ -150,9 +177,10 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
                 out.append(r)
             return out
 
-        return _submit("scan", folder, work)
+        return _submit("scan", folder, work, ups)
 
-    @app.post(f"{API}/generate", status_code=202, dependencies=[Depends(authorised)])
+    @app.post(f"{API}/generate", status_code=202, dependencies=[Depends(authorised)],
+              responses=_errors(409, 413, 415, 422, 503))
     def generate(image: UploadFile = File(..., description="Portrait photo or painting (PNG or JPEG)."),
                  audio: UploadFile = File(..., description="Speech or song (WAV, MP3, M4A, FLAC, OGG)."),
                  motion: str = Form("procedural", pattern="^(procedural|dit)$"),
@@ -187,9 +215,9 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
             return {"frames": res.frames, "duration": res.duration, "fps": round(res.fps, 1), "summary": res.summary()
                     .replace(str(out), "likeness.mp4")}
 
-        return _submit("generate", folder, work)
+        return _submit("generate", folder, work, [img, snd])
 
-    @app.get(f"{API}/jobs/{{job_id}}", dependencies=[Depends(authorised)])
+    @app.get(f"{API}/jobs/{{job_id}}", dependencies=[Depends(authorised)], responses=_errors(404))
     def job(job_id: str) -> dict:
         """State, progress (0-1), message, and the result when done."""
         j = jobs.get(job_id)
@@ -198,7 +226,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return j.to_dict()
 
     @app.get(f"{API}/jobs/{{job_id}}/video", dependencies=[Depends(authorised)],
-             responses={200: {"content": {"video/mp4": {}}}})
+             responses={200: {"content": {"video/mp4": {}}}, **_errors(404)})
     def job_video(job_id: str):
         """The generated MP4 of a finished generate job."""
         j = jobs.get(job_id)
@@ -207,7 +235,7 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return FileResponse(j.files["video"], media_type="video/mp4", filename="likeness.mp4")
 
     @app.get(f"{API}/jobs/{{job_id}}/results.csv", dependencies=[Depends(authorised)],
-             responses={200: {"content": {"text/csv": {}}}})
+             responses={200: {"content": {"text/csv": {}}}, **_errors(404)})
     def job_csv(job_id: str):
         """A finished scan job's results as CSV (one row per file)."""
         j = jobs.get(job_id)
@@ -224,12 +252,18 @@ CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "te
                "error")
 
 
+def _cell(v):
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or tab, CR) is prefixed with ' (OWASP)."""
+    return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+
 def scan_csv(results: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, CSV_COLUMNS, extrasaction="ignore")
     w.writeheader()
     for r in results:
         prov = r.get("provenance") or {}
-        w.writerow({**r, "provenance": prov.get("verdict"), "watermark_found": prov.get("watermark_found"),
-                    "manifest_valid": prov.get("manifest_valid")})
+        row = {**r, "provenance": prov.get("verdict"), "watermark_found": prov.get("watermark_found"),
+               "manifest_valid": prov.get("manifest_valid")}
+        w.writerow({k: _cell(v) for k, v in row.items()})
     return buf.getvalue()

@@ -52,10 +52,11 @@ class JobQueue:
         for t in self._threads:
             t.start()
 
-    def submit(self, kind: str, folder: Path, work: Work) -> Job:
+    def submit(self, kind: str, folder: Path, work: Work, public: Callable[[Any], Any] = lambda v: v) -> Job:
+        """Queue `work`; `public` turns its result and error messages into what a client may see."""
         job = Job(uuid.uuid4().hex, kind, folder)
         try:
-            self._q.put_nowait((job, work))
+            self._q.put_nowait((job, work, public))
         except queue.Full:
             shutil.rmtree(folder, ignore_errors=True)
             raise QueueFull from None
@@ -81,18 +82,18 @@ class JobQueue:
 
     def _loop(self) -> None:
         while True:
-            job, work = self._q.get()
+            job, work, public = self._q.get()
             job.state = "running"
 
             def report(fraction: float, message: str = "", job=job) -> None:
                 job.progress, job.message = max(0.0, min(1.0, fraction)), message or job.message
 
             try:
-                job.result = work(job, report)
+                job.result = public(work(job, report))
                 job.state, job.progress = "done", 1.0
             except UserError as e:
-                job.state, job.error = "error", str(e)
+                job.state, job.error = "error", public(str(e))
             except Exception as e:  # noqa: BLE001 - reported to the client, the worker lives on
-                job.state, job.error = "error", f"internal error: {type(e).__name__}: {e}"
+                job.state, job.error = "error", public(f"internal error: {type(e).__name__}: {e}")
             finally:
                 self._q.task_done()

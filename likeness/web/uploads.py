@@ -76,7 +76,7 @@ def save_upload(stream, folder: Path, name: str, allowed: tuple[str, ...], limit
             if size > limits.max_bytes:
                 f.close()
                 tmp.unlink(missing_ok=True)
-                raise UploadError(413, f"{name}: larger than the {limits.max_bytes // 2**20} MB upload limit")
+                raise UploadError(413, f"{name}: larger than the {limits.max_bytes / 2**20:.0f} MiB upload limit")
             f.write(chunk)
     if size == 0:
         tmp.unlink(missing_ok=True)
@@ -101,13 +101,15 @@ def _check_media(path: Path, kind: str, name: str, limits: Limits) -> None:
 
     if kind == "image":
         try:
-            with Image.open(path) as im:
+            with Image.open(path) as im:  # reads the header only: the pixel count is checked before decoding
                 w, h = im.size
                 if w * h > limits.max_pixels:
                     raise UploadError(422, f"{name}: {w}x{h} is over the {limits.max_pixels:,}-pixel limit")
                 im.verify()
+        except Image.DecompressionBombError:
+            raise UploadError(422, f"{name}: over the {limits.max_pixels:,}-pixel limit") from None
         except (UnidentifiedImageError, OSError, SyntaxError) as e:
-            raise UploadError(422, f"{name}: unreadable image ({e})") from None
+            raise UploadError(422, f"{name}: unreadable image ({type(e).__name__})") from None
         return
     try:
         with av.open(str(path)) as c:
@@ -132,8 +134,12 @@ def _check_media(path: Path, kind: str, name: str, limits: Limits) -> None:
 class Storage:
     """Private per-request folders under one temp root (mode 0700), removed after `ttl_s` seconds."""
 
+    PREFIX = "likeness-web-"
+
     def __init__(self, ttl_s: float = 3600.0, root: Path | None = None):
-        self.root = Path(root or tempfile.mkdtemp(prefix="likeness-web-"))
+        if root is None:
+            orphans()
+        self.root = Path(root or tempfile.mkdtemp(prefix=f"{self.PREFIX}{os.getpid()}-"))
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         self.ttl_s = ttl_s
@@ -157,3 +163,25 @@ class Storage:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def orphans(tmp: Path | None = None) -> int:
+    """Delete the storage folders of servers that died without cleaning up (killed hard); returns how many."""
+    n = 0
+    for d in Path(tmp or tempfile.gettempdir()).glob(f"{Storage.PREFIX}*-*"):
+        pid = d.name[len(Storage.PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or d.stat().st_uid != os.getuid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        n += 1
+    return n
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
