@@ -35,7 +35,10 @@ def scan(
 
     Exit code 0 when every file was scanned (whatever the verdicts), 2 on bad arguments."""
     from detector.scan import ScanConfig, scan as run
+    from likeness.files import check_destination
 
+    if report:
+        check_destination(report, "--report")
     cfg = ScanConfig(rate=rate, max_seconds=max_seconds, provenance=not no_provenance,
                      temporal=temporal, reference=reference, checkpoint=checkpoint)
     with progress_bar("scanning") as update:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from likeness.files import atomic_path
+
 from .scan import ScanResult
 from .temporal import is_still
 
@@ -43,8 +45,6 @@ is part of P(fake), except for a face that does not move (a still picture), whic
 <table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>warp consistency</th><th>face tracks</th><th>frames with a face</th>
 <th>P(fake) per second</th><th>provenance</th></tr>
 {''.join(rows)}</table></body></html>"""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(doc)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(doc)
+    return Path(path)

@@ -5,6 +5,7 @@ thinks and whether the file carries a Likeness watermark or a signed manifest.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +15,6 @@ import numpy as np
 
 from likeness.errors import UserError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
 SCHEMA_VERSION = 4  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default
 
 
@@ -29,12 +29,18 @@ class ScanConfig:
                                       # experimental: see benchmarks/RESULTS.md)
     checkpoint: Path | None = None
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rate) and 0 < self.rate <= 30):
+            raise UserError(f"rate must be between 0 and 30 frames per second, got {self.rate}")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise UserError(f"max-seconds must be a positive number of seconds, got {self.max_seconds}")
+
 
 @dataclass
 class ScanResult:
     file: str
-    status: str                        # "ok", "no_face" or "error"
-    verdict: str                       # "fake", "real", "no_face" or "error"
+    status: str                        # "ok", "no_face", "skipped" (not a video) or "error"
+    verdict: str                       # "fake", "real", "no_face", "skipped" or "error"
     probability_fake: float | None = None
     threshold: float | None = None
     frames_sampled: int = 0
@@ -70,8 +76,12 @@ class SampledFaces:
         return np.stack([f.crops[0] for f in with_face]), np.array([f.t for f in with_face])
 
 
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
+
+
 def find_videos(paths: Iterable[Path]) -> list[Path]:
-    """Files as given (any type: non-videos are reported later) and video files found under folders."""
+    """Training data: files as given and the files under folders named like videos (the suffixes the shipped
+    detector's data was gathered with; scanning goes by content instead: `find_files`)."""
     out = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -81,6 +91,38 @@ def find_videos(paths: Iterable[Path]) -> list[Path]:
         else:
             raise UserError(f"not found: {p}")
     return out
+
+
+def find_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given and every file under the folders given (what each one is, `scan_file` judges by its
+    content), each once; a name that does not exist, or is not a regular file (a FIFO, a device), is an error."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        elif not p.exists():
+            raise UserError(f"not found: {p}")
+        elif not p.is_file():
+            raise UserError(f"not a regular file (a pipe or device cannot be scanned): {p}")
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def not_a_video(path: Path) -> str | None:
+    """Why `path` is not scanned (a still image, audio, not media at all), judged by its first bytes; None for a
+    video or a file whose type is unknown (the decoder then decides)."""
+    from likeness.sniff import sniff_file
+
+    try:
+        typed = sniff_file(path)
+    except OSError as e:
+        return f"unreadable: {e.strerror or e}"
+    if typed and typed[0] == "image":
+        return f"not a video: a still {typed[1].upper()} image (the detector is calibrated on videos only)"
+    if typed and typed[0] == "audio":
+        return f"not a video: {typed[1].upper()} audio"
+    return None
 
 
 class Scanner:
@@ -94,6 +136,9 @@ class Scanner:
 
     def scan_file(self, path: Path) -> ScanResult:
         t0 = time.perf_counter()
+        reason = not_a_video(Path(path))
+        if reason:
+            return ScanResult(str(path), "skipped", "skipped", error=reason)
         try:
             faces = self.sample(path)
         except UserError as e:
@@ -197,9 +242,9 @@ def scan(paths: Iterable[Path], cfg: ScanConfig = ScanConfig(), progress: Callab
 
     With `ray_address` ("auto", "local" or a cluster address) the files are spread over Ray workers
     (`ray.data`); the results are the same as the local scan's, in the same order."""
-    files = find_videos(paths)
+    files = find_files(paths)
     if not files:
-        raise UserError("no videos to scan")
+        raise UserError("no files to scan")
     if ray_address:
         return _scan_on_ray(files, cfg, ray_address, progress)
     scanner = Scanner(cfg)

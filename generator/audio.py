@@ -47,7 +47,7 @@ def load_audio(path: str | Path, rate: int = 48_000) -> Audio:
     except UserError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise UserError(f"unreadable audio {path}: {e}") from None
+        raise UserError(f"unreadable audio {path}: {getattr(e, 'strerror', None) or e}") from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     if len(samples) < rate // 10:
         raise UserError(f"audio is empty or shorter than 0.1 s: {path}")

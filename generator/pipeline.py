@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.files import check_destination
 
 from provenance.keys import SigningIdentity
 
@@ -41,10 +42,13 @@ class GenerateConfig:
         self.image, self.audio, self.out = Path(self.image), Path(self.audio), Path(self.out)
         if self.frames_dir is not None:
             self.frames_dir = Path(self.frames_dir)
+        if len(self.out.name.encode()) > 240:  # the temp and part files beside it add a few characters
+            raise UserError(f"output file name is too long ({len(self.out.name.encode())} bytes; at most 240)")
         if self.out.suffix.lower() != ".mp4":
             raise UserError(f"output must be an .mp4 file, got {self.out.name}")
-        if not self.out.parent.is_dir():
-            raise UserError(f"output folder does not exist: {self.out.parent}")
+        check_destination(self.out, "output")
+        if self.frames_dir is not None and self.frames_dir.exists() and not self.frames_dir.is_dir():
+            raise UserError(f"--frames-dir {self.frames_dir} is a file, not a folder")
         if not 128 <= self.size <= 1024 or self.size % 16:
             raise UserError(f"size must be a multiple of 16 between 128 and 1024, got {self.size}")
         if not 10 <= self.fps <= 60:
@@ -115,12 +119,17 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
               "control_scale": cfg.control_scale, "fps": cfg.fps, "size": cfg.size,
               "gaze": list(cfg.controls.gaze), "emotion": cfg.controls.emotion, "pose_scale": cfg.controls.pose_scale,
               "head_distance": cfg.controls.head_distance}
+    for what, path in (("image", cfg.image), ("audio", cfg.audio)):
+        if not path.is_file():
+            raise UserError(f"{what} not found: {path}")
+    # the signing identity is tried on a probe first: a bad key fails now, not after the render
+    marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
+    lap("sign")
     audio = load_audio(cfg.audio)
     feats = features(audio, cfg.fps)
     lap("audio")
     portrait = analyze_file(cfg.image, cfg.size)
     renderer = make_renderer(portrait, cfg.renderer)
-    marker = Marker(content_id(cfg.image.read_bytes(), cfg.audio.read_bytes(), repr(sorted(params.items()))), cfg.identity)
     lap("analysis")
     motion = make_motion(cfg, audio, feats, portrait.mouth_open)
     lap("motion")

@@ -15,10 +15,27 @@ EXIT_USER_ERROR = 2
 EXIT_INTERNAL = 3
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so that cleanup runs as it does for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
 def friendly_errors(fn: Callable) -> Callable:
-    """Turn exceptions into one clear line on stderr and a non-zero exit code (LIKENESS_DEBUG=1 re-raises)."""
+    """Turn exceptions into one clear line on stderr and a non-zero exit code (LIKENESS_DEBUG=1 re-raises).
+    SIGTERM and SIGHUP clean up like Ctrl-C; a closed pipe (`... | head`) ends the command quietly."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _terminate)
         try:
             return fn(*args, **kwargs)
         except UserError as e:
@@ -29,6 +46,12 @@ def friendly_errors(fn: Callable) -> Callable:
         except KeyboardInterrupt:
             typer.secho("interrupted", err=True, fg="red")
             raise typer.Exit(130) from None
+        except Terminated as e:
+            typer.secho("terminated", err=True, fg="red")
+            raise typer.Exit(128 + e.signum) from None
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+            raise typer.Exit(141) from None
         except Exception as e:
             if os.environ.get("LIKENESS_DEBUG"):
                 raise

@@ -27,3 +27,18 @@ def atomic_path(final: str | Path, suffix: str | None = None) -> Iterator[Path]:
         publish(tmp, str(final))
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def check_destination(path: str | Path, what: str = "output") -> Path:
+    """Fail before any work if `path` cannot be written: a folder, a missing or read-only folder (UserError)."""
+    from likeness.errors import UserError
+
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{what} folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{what} folder is not writable: {parent}")
+    return path

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from likeness.console import friendly_errors
+from likeness.errors import UserError
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create and inspect the local signing keys.")
 
@@ -56,16 +57,25 @@ def verify(
     file: Path = typer.Argument(..., help="Video or image to check."),
     as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
     trust: list[Path] = typer.Option([], "--trust", help="Extra trusted CA certificate (PEM); repeatable."),
-    max_frames: int = typer.Option(250, help="Frames of a video read for the watermark."),
+    max_frames: int = typer.Option(250, min=1, help="Frames of a video read for the watermark."),
 ) -> None:
     """Check a file's C2PA manifest and Likeness watermark.
 
     Exit codes: 0 verified, 1 no provenance, 2 tampered/invalid/untrusted, 3 error, 4 watermark only.
     """
     from provenance.keys import trust_anchors
-    from provenance.verify import verify as run
+    from provenance.verify import EXIT_CODES, verify as run
 
-    report = run(file, trust_anchors(trust), max_frames)
+    anchors = trust_anchors(trust)  # a bad trust file is an input error (2), found before any verification
+    try:
+        report = run(file, anchors, max_frames)
+    except UserError as e:  # the file itself could not be read: the documented "error" (3), in JSON too
+        if as_json:
+            typer.echo(json.dumps({"file": str(file), "verdict": "error", "status": "error", "error": str(e),
+                                   "exit_code": EXIT_CODES["error"]}, indent=2))
+        else:
+            typer.secho(f"error: {e}", err=True, fg="red")
+        raise typer.Exit(EXIT_CODES["error"]) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -82,7 +82,7 @@ def iter_media_frames(path: Path, max_frames: int) -> Iterable[np.ndarray]:
                     break
                 yield frame.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        raise UserError(f"unreadable media file {path}: {e}") from None
+        raise UserError(f"unreadable media file {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
 def detect_file(path: Path, max_frames: int = 250) -> WatermarkReport:

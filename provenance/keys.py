@@ -89,6 +89,8 @@ class SigningIdentity:
 
 def load_identity(cert: Path | None = None, key: Path | None = None, directory: Path | None = None) -> SigningIdentity:
     """The user's chain and key if given, else the local keys; a clear error says how to create them."""
+    if (cert is None) != (key is None):
+        raise UserError("--cert and --key go together: give both (your chain and its private key) or neither")
     d = directory or keys_dir()
     cert, key = cert or d / SIGNER_CHAIN, key or d / SIGNER_KEY
     if not cert.is_file() or not key.is_file():
@@ -101,9 +103,16 @@ def trust_anchors(extra: list[Path] | None = None, directory: Path | None = None
     """PEM trust anchors for verification: the local CA (if any) plus user-supplied ones."""
     paths = [(directory or keys_dir()) / CA_CERT] + list(extra or [])
     pems = []
+    from cryptography import x509
+
     for p in paths:
         if p.is_file():
-            pems.append(p.read_text())
+            try:
+                pem = p.read_bytes().decode("ascii")
+                x509.load_pem_x509_certificates(pem.encode())
+            except (UnicodeDecodeError, ValueError):
+                raise UserError(f"trust file {p} is not a PEM certificate (-----BEGIN CERTIFICATE----- ...)") from None
+            pems.append(pem)
         elif p in (extra or []):
             raise UserError(f"trust anchor file not found: {p}")
     return "\n".join(pems)

@@ -28,9 +28,16 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+class UnsupportedFormat(UserError):
+    """A file C2PA manifests cannot be embedded in or read from (its watermark may still be checked)."""
+
+
 def mime_of(path: Path) -> str:
     """MIME type by content (magic bytes), falling back to the extension."""
-    head = Path(path).read_bytes()[:16] if Path(path).is_file() else b""
+    head = b""
+    if Path(path).is_file():
+        with open(path, "rb") as f:
+            head = f.read(16)
     if head[4:8] == b"ftyp":
         return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
     if head.startswith(b"\x89PNG"):
@@ -39,7 +46,7 @@ def mime_of(path: Path) -> str:
         return "image/jpeg"
     if Path(path).suffix.lower() in MIME:
         return MIME[Path(path).suffix.lower()]
-    raise UserError(f"unsupported format for provenance (MP4, PNG or JPEG expected): {path}")
+    raise UnsupportedFormat(f"unsupported format for provenance (MP4, PNG or JPEG expected): {path}")
 
 
 def build_manifest(title: str, parameters: dict, inputs: dict[str, Path], watermark: dict) -> dict:
@@ -100,6 +107,7 @@ class ManifestReport:
     actions: list[dict] = field(default_factory=list)
     ingredients: list[dict] = field(default_factory=list)
     watermark: dict | None = None         # what the manifest says the watermark carries
+    generator: str | None = None          # the claim generator: the software that wrote the manifest
     failures: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -132,11 +140,43 @@ def read_manifest(path: Path, trust_pem: str = "") -> ManifestReport:
     actions = [a for x in active.get("assertions", []) if x.get("label", "").startswith("c2pa.actions")
                for a in x.get("data", {}).get("actions", [])]
     watermark = next((x.get("data") for x in active.get("assertions", []) if x.get("label") == WATERMARK_LABEL), None)
+    trailing = _trailing_padding(path) if mime in ("video/mp4", "video/quicktime") else 0
+    if trailing:  # C2PA's BMFF hash leaves free/skip boxes out: data appended as one would pass unnoticed
+        failures.append(f"trailing data: {trailing} bytes after the signed boxes, not covered by the signature")
+        state = "Invalid"
     sig = active.get("signature_info") or {}
+    tools = active.get("claim_generator_info") or []
+    generator = (tools[0].get("name") if tools and isinstance(tools[0], dict) else None) or active.get("claim_generator")
     return ManifestReport(
+        generator=generator,
         present=True, valid=state in ("Valid", "Trusted"), trusted=state == "Trusted", state=state,
         issuer=sig.get("issuer"), signer=sig.get("common_name"),
         ai_generated=any(a.get("digitalSourceType", "").endswith("trainedAlgorithmicMedia") for a in actions),
         actions=actions, ingredients=[{k: i.get(k) for k in ("title", "format", "relationship", "instance_id")}
                                       for i in active.get("ingredients", [])],
         watermark=watermark, failures=sorted(set(failures)))
+
+
+def _trailing_padding(path: Path) -> int:
+    """Bytes of free/skip boxes after the last other top-level box of an MP4/MOV (0 for a file that ends where
+    its content does; a file whose boxes do not parse is left to the C2PA reader, which rejects it)."""
+    import struct
+
+    size_total, end, offset = Path(path).stat().st_size, 0, 0
+    with open(path, "rb") as f:
+        while offset < size_total:
+            f.seek(offset)
+            head = f.read(16)
+            if len(head) < 8:
+                return 0
+            size, kind = struct.unpack(">I4s", head[:8])
+            if size == 1 and len(head) == 16:
+                size = struct.unpack(">Q", head[8:16])[0]
+            elif size == 0:
+                size = size_total - offset
+            if size < 8:
+                return 0
+            offset += size
+            if kind not in (b"free", b"skip"):
+                end = offset
+    return max(0, size_total - end) if offset == size_total else 0

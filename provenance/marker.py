@@ -21,11 +21,25 @@ def content_id(*parts: bytes | str) -> int:
     return int.from_bytes(h.digest()[:2], "big")
 
 
+def check_identity(identity: SigningIdentity) -> None:
+    """Sign a tiny probe image with `identity`: a mismatched, expired or unsuitable key fails here, before any
+    rendering, with the same message the final signature would give."""
+    import tempfile
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="likeness-probe-") as d:
+        probe = Path(d) / "probe.png"
+        Image.new("RGB", (8, 8)).save(probe)
+        sign_file(probe, Path(d) / "signed.png", build_manifest("probe.png", {}, {}, {}), identity)
+
+
 class Marker:
     """Watermarks frames with one payload and signs files with a manifest that binds that payload."""
 
     def __init__(self, content: int, identity: SigningIdentity | None = None, cfg: SpreadConfig = SpreadConfig()):
         self.identity = identity or load_identity()  # raises a clear error before any work if keys are missing
+        check_identity(self.identity)
         self.payload = Payload.new(content)
         self._bits = self.payload.bits()
         self._mark = SpreadMark(cfg)

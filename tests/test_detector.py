@@ -191,24 +191,27 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     image = mona_lisa
     llama = shared / "portraits" / "lp_s23.jpg"
     report = tmp_path / "report.html"
-    r = _cli("scan", bad, audio_only, image, llama, "--json", "--max-seconds", 2, "--report", report)
+    video = shared / "real_videos" / "vrt_5.mp4"
+    r = _cli("scan", bad, audio_only, image, llama, video, "--json", "--max-seconds", 2, "--report", report)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 4 and all(row["schema"] == 4 for row in rows)
+    assert len(rows) == 5 and all(row["schema"] == 4 for row in rows)  # speech.wav once, though named twice
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
             "face_tracks", "timeline", "provenance", "temporal_consistency", "face_motion", "reference_logit", "error",
             "seconds_scanned", "scan_time_s"}
     assert all(keys <= set(row) for row in rows)
     by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
     assert by_name["corrupt.mp4"]["status"] == "error" and by_name["corrupt.mp4"]["error"]
-    assert by_name["speech.wav"]["status"] == "error" and "no video" in by_name["speech.wav"]["error"]
-    assert by_name["lp_s23.jpg"]["verdict"] == "no_face" and by_name["lp_s23.jpg"]["probability_fake"] is None
-    assert by_name["lp_s9.jpg"]["status"] == "ok"   # a still image is scanned as a one-frame video
+    assert by_name["speech.wav"]["status"] == "skipped" and "audio" in by_name["speech.wav"]["error"]
+    for still in ("lp_s23.jpg", "lp_s9.jpg"):  # never scored as a one-frame video (#20: stills were called fake)
+        assert by_name[still]["status"] == "skipped" and by_name[still]["probability_fake"] is None
+        assert "still JPEG image" in by_name[still]["error"]
+    assert by_name["vrt_5.mp4"]["status"] == "ok" and by_name["vrt_5.mp4"]["timeline"]
     assert report.is_file() and "<svg" in report.read_text()
     empty = tmp_path / "empty"
     empty.mkdir()
     r = _cli("scan", empty)
-    assert r.returncode == 2 and r.stderr.strip() == "error: no videos to scan"
+    assert r.returncode == 2 and r.stderr.strip() == "error: no files to scan"
 
 
 def test_ray_scan_equals_local_scan(shipped, shared, tmp_path):

@@ -1,9 +1,6 @@
 """`likeness serve`: start the web app and HTTP API."""
 from __future__ import annotations
 
-import signal
-import sys
-
 import typer
 
 from likeness.console import friendly_errors
@@ -39,10 +36,8 @@ def serve(
                       allowed_hosts=(*LOOPBACK, *bound, *allowed_host))
     app = create_app(cfg)
     typer.echo(f"Likeness web app on http://{host}:{port}/ (API docs: /docs){' - bearer token required' if token else ''}", err=True)
-    # uvicorn stops gracefully on SIGTERM/SIGHUP, then re-raises the signal to the handler found before it:
-    # make that an exit, so the `finally` below still deletes every upload and result.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    # uvicorn stops gracefully on SIGTERM/SIGHUP, then re-raises the signal to the handler it found, which
+    # `friendly_errors` installed: it raises, so the `finally` below still deletes every upload and result.
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:

@@ -15,17 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# (kind, format, file suffix) by leading bytes
-_MAGIC: list[tuple[int, bytes, str, str, str]] = [
-    (4, b"ftyp", "video", "mp4", ".mp4"),
-    (0, b"\x1a\x45\xdf\xa3", "video", "webm/mkv", ".mkv"),
-    (0, b"\x89PNG", "image", "png", ".png"),
-    (0, b"\xff\xd8\xff", "image", "jpeg", ".jpg"),
-    (0, b"ID3", "audio", "mp3", ".mp3"),
-    (0, b"fLaC", "audio", "flac", ".flac"),
-    (0, b"OggS", "audio", "ogg", ".ogg"),
-]
-
+from likeness.sniff import HEAD, sniff
 
 @dataclass(frozen=True)
 class Limits:
@@ -48,22 +38,6 @@ class Upload:
     name: str    # the client's file name, for display only
 
 
-def sniff(head: bytes) -> tuple[str, str, str] | None:
-    """(kind, format, suffix) from a file's first bytes, or None."""
-    for off, magic, kind, fmt, suffix in _MAGIC:
-        if head[off: off + len(magic)] == magic:
-            if fmt == "mp4" and head[8:11] == b"M4A":
-                return "audio", "m4a", ".m4a"
-            return kind, fmt, suffix
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio", "wav", ".wav"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "video", "avi", ".avi"
-    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
-        return "audio", "mp3", ".mp3"
-    return None
-
-
 def save_upload(stream, folder: Path, name: str, allowed: tuple[str, ...], limits: Limits) -> Upload:
     """Copy a file-like upload into `folder` (a name we choose), then type-check and limit-check it."""
     own = folder / f"u{len(list(folder.iterdir()))}"  # one private sub-folder per upload
@@ -82,7 +56,7 @@ def save_upload(stream, folder: Path, name: str, allowed: tuple[str, ...], limit
         tmp.unlink(missing_ok=True)
         raise UploadError(422, f"{name}: empty file")
     with open(tmp, "rb") as f:
-        typed = sniff(f.read(32))
+        typed = sniff(f.read(HEAD))
     if typed is None or typed[0] not in allowed:
         tmp.unlink(missing_ok=True)
         raise UploadError(415, f"{name}: not a supported {' or '.join(allowed)} file (judged by its content)")
