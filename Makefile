@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test test-fast demo bench eval train-motion train-detector train-renderer clean
+.PHONY: install test test-fast lint demo bench eval train-motion train-detector train-renderer clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# ruff (rules and why in pyproject.toml) and the package boundaries as import-linter contracts
+lint: install
+	$(BIN)/ruff check likeness generator provenance detector eval benchmarks tests
+	$(BIN)/lint-imports
 
 demo: install
 	@if [ -d $(SHARED) ]; then \

@@ -154,7 +154,7 @@ def main() -> None:
             except RuntimeError:
                 print(f"{name}: the sentence could not be aligned; no closure count", flush=True)
 
-        def judge(label: str, mouth: np.ndarray) -> None:
+        def judge(label: str, mouth: np.ndarray, truth=truth, phones=phones) -> None:
             sync[label].append(lip_sync(mouth, truth, MAX_LAG).peak)
             if phones:
                 for col, vis in ((0, ("closed",)), (2, ("open", "mid"))):
@@ -166,7 +166,8 @@ def main() -> None:
             for p in [next((p for p in phones if p.viseme == v), None)] if p]
         row_frames: dict[str, list] = {"real footage": [real_frames[min(i, len(real_frames) - 1)] for _, i in moments]}
 
-        def rendered(z: np.ndarray, label: str | None = None) -> np.ndarray:
+        def rendered(z: np.ndarray, label: str | None = None, renderer=renderer, row_frames=row_frames,
+                     moments=moments) -> np.ndarray:
             frames = [renderer.render(p, e) for p, e in zip(z[:, :6], z[:, 6:])]
             if label:
                 row_frames[label] = [frames[min(i, len(frames) - 1)] for _, i in moments]

@@ -18,6 +18,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")) -> None:
     """Likeness: talking-face generation with provenance, and the tools to detect it."""
+    from likeness.console import filter_native_logs
+
+    filter_native_logs()  # the console script's choice: libraries leave the process's stderr alone
 
 
 train_app = typer.Typer(no_args_is_help=True, help="Prepare data and train models (logged to MLflow).")

@@ -74,3 +74,35 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total, **({"description": description} if description else {}))
 
         yield update
+
+
+_NATIVE_NOISE = (b"W0000 ", b"I0000 ", b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
+_filter_installed = False
+
+
+def filter_native_logs() -> None:
+    """Drop mediapipe/TFLite's C++ log lines (written to fd 2 from graph threads, at any time), keep the rest.
+
+    It changes the whole process (fd 2 becomes a pipe read by a daemon thread that forwards every other line;
+    Python's sys.stderr is re-opened on the real stream, so progress bars still see a terminal), so only the
+    console script calls it; the libraries never do."""
+    global _filter_installed
+    if _filter_installed:
+        return
+    import threading
+
+    sys.stderr.flush()
+    real = os.dup(2)
+    sys.stderr = os.fdopen(os.dup(real), "w", buffering=1, encoding="utf-8", errors="replace")
+    r, w = os.pipe()
+    os.dup2(w, 2)
+    os.close(w)
+
+    def pump() -> None:
+        with os.fdopen(r, "rb") as src:
+            for line in src:
+                if not line.startswith(_NATIVE_NOISE):
+                    os.write(real, line)
+
+    threading.Thread(target=pump, daemon=True, name="native-log-filter").start()
+    _filter_installed = True

@@ -53,7 +53,7 @@ class SpreadMark:
         hp = self._cells(self.luma(rgb)).ravel() * self.sign
         return np.bincount(self.owner, hp, self.cfg.n_bits) / self._count
 
-    @lru_cache(maxsize=8)
+    @lru_cache(maxsize=8)  # noqa: B019 - few, process-long instances; one entry per frame size
     def _gain(self, w: int, h: int) -> float:
         """How much of a cell-domain change comes back as correlation at a w x h frame, through the whole
         chain (bilinear upsampling, cell averaging, high-pass): one number, measured on the pattern."""

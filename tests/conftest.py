@@ -8,7 +8,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from generator.audio import save_wav as write_wav  # noqa: F401  (tests import it from here)

@@ -19,6 +19,7 @@ def test_roc_metrics_known_answers():
     assert math.isnan(roc_metrics(np.ones(5), np.arange(5))["auc"])
 
 
+@pytest.mark.slow
 def test_auc_interval_resamples_people_not_videos():
     """Known answer: perfectly separated scores give [1, 1]; when one of four real people scores like the
     fakes, the interval reaches down to where that person is drawn often, and it is wider when each person
@@ -56,6 +57,7 @@ def generated_clip(mona_lisa, speech_3s, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_perturbations_write_real_video_files(generated_clip, tmp_path):
     from eval.perturb import PERTURBATIONS, perturb_file
     from generator.video import probe
@@ -72,6 +74,7 @@ def test_perturbations_write_real_video_files(generated_clip, tmp_path):
     assert set(PERTURBATIONS) >= {"crf18", "crf23", "crf28", "crf35", "resize0.25", "blur", "noise", "brightness"}
 
 
+@pytest.mark.slow
 def test_real_segments_keep_a_usable_soundtrack_and_drop_a_silent_one(shared, tmp_path):
     from eval.clips import cut_segments
     from generator.video import probe
@@ -82,6 +85,7 @@ def test_real_segments_keep_a_usable_soundtrack_and_drop_a_silent_one(shared, tm
     assert len(silent) == 1 and "audio_codec" not in probe(silent[0]) and probe(silent[0])["video_codec"] == "h264"
 
 
+@pytest.mark.slow
 def test_audio_shifted_by_5_frames_reports_a_lag_5_frames_later(generated_clip, tmp_path):
     """The same frames with their audio delayed by 5 frames (200 ms): the mouth now leads the audio by 5."""
     from eval.realism import measure_video
@@ -110,6 +114,7 @@ def broken_detector(frames):
     raise RuntimeError("this detector always fails")
 
 
+@pytest.mark.slow
 def test_our_frames_only_scanner_plugs_in_beside_the_default():
     from eval.detectors import build_detectors
 
@@ -118,6 +123,7 @@ def test_our_frames_only_scanner_plugs_in_beside_the_default():
     assert ours._scanner.cfg.temporal and not frames._scanner.cfg.temporal
 
 
+@pytest.mark.slow
 def test_quick_suite_end_to_end(shared, tmp_path):
     """The quick suite as CI runs it: a report and an MLflow run exist, every metric is finite, and a
     missing video and a failing detector are recorded without stopping the run."""

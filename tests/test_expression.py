@@ -54,8 +54,8 @@ def test_gaze_moves_irises_not_lids(face):
 
 def test_smile_lifts_and_widens_corners(face):
     d = apply(face, smile=1.0) - face[0]
-    r, l = topo.MOUTH_CORNERS
-    assert d[r, 0] < 0 < d[l, 0] and d[r, 1] < 0 and d[l, 1] < 0
+    right, left = topo.MOUTH_CORNERS
+    assert d[right, 0] < 0 < d[left, 0] and d[right, 1] < 0 and d[left, 1] < 0
 
 
 def test_brow_raise_moves_brows_up_not_the_mouth(face):

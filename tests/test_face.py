@@ -74,3 +74,15 @@ def test_aligned_warp_filters_before_it_shrinks():
     grow = np.array([[2.0, 0.0, -50.0], [0.0, 2.0, -30.0]])
     assert np.array_equal(warp_aligned(img, grow, 128),
                           cv2.warpAffine(img, grow, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+
+
+def test_face_mesh_leaves_the_process_stderr_alone():
+    """Filtering native log lines rewires fd 2: only the console script may choose that, never the library."""
+    import os
+
+    from generator.face.analysis import FaceMesh
+
+    before = os.fstat(2)
+    FaceMesh().close()
+    after = os.fstat(2)
+    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)

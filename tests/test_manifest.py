@@ -70,7 +70,7 @@ def test_signing_failure_leaves_nothing(tmp_path, png):
     broken = load_identity()
     broken = type(broken)(broken.chain_pem, b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     out = tmp_path / "never.png"
-    with pytest.raises(Exception):
+    with pytest.raises(UserError, match="signing failed"):
         sign_file(png, out, _manifest(tmp_path, png), broken)
     assert not out.exists() and not list(tmp_path.glob(".never*"))
 

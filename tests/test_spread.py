@@ -51,6 +51,7 @@ def test_survives_h264_crf28_and_attacks(marked_clip, attack):
     assert report.found and report.payload == PAYLOAD.hex
 
 
+@pytest.mark.slow
 def test_no_false_alarm_on_any_real_video(shared):
     for video in sorted((shared / "real_videos").glob("*.mp4")):
         assert not detect_file(video, max_frames=40).found, video.name

@@ -72,6 +72,7 @@ def test_real_clip_has_no_provenance_and_tampered_clip_is_reported(server, gener
     assert v["verdict"] == "invalid" and v["summary"].startswith("Manifest tampered")
 
 
+@pytest.mark.slow
 def test_scan_returns_the_same_numbers_as_the_cli(server, shared):
     url, _ = server
     clip = shared / "real_videos" / "vrt_3.mp4"
@@ -140,6 +141,7 @@ def test_content_sniffing_and_job_queue_bounds():
         q.submit("x", Path("/nonexistent"), lambda job, report: None)
 
 
+@pytest.mark.slow
 def test_load_200_verifies_from_8_clients_no_errors_and_storage_returns(server, generated):
     """A bounded load (the full figures with latency and memory are in benchmarks/bench_web.py)."""
     from concurrent.futures import ThreadPoolExecutor

@@ -8,6 +8,8 @@ from likeness.web.app import ServeConfig
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "tests" / "artifacts"
 
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
+
 
 @pytest.fixture(scope="module")
 def page(serving):

@@ -1,9 +1,12 @@
 """Property-based fuzzing of the HTTP API with schemathesis, from its own /openapi.json: no 5xx, ever."""
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from likeness.web.app import ServeConfig
 from likeness.web.uploads import Limits
+
+pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fast` does not
 
 
 def test_no_server_errors_on_any_operation(serving):

@@ -68,46 +68,12 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise UserError(f"cannot decode image {path}: {e}") from None
 
 
-_NATIVE_NOISE = (b"W0000 ", b"I0000 ", b"INFO: Created TensorFlow Lite", b"WARNING: All log messages before absl")
-_filter_installed = False
-
-
-def _filter_native_logs() -> None:
-    """Drop mediapipe/TFLite's C++ log lines (written to fd 2 from graph threads, at any time), keep the rest.
-
-    fd 2 becomes a pipe read by a daemon thread that forwards every other line; Python's own sys.stderr is
-    re-opened on the real stream, so progress bars still see a terminal.
-    """
-    global _filter_installed
-    if _filter_installed:
-        return
-    import sys
-    import threading
-
-    sys.stderr.flush()
-    real = os.dup(2)
-    sys.stderr = os.fdopen(os.dup(real), "w", buffering=1, encoding="utf-8", errors="replace")
-    r, w = os.pipe()
-    os.dup2(w, 2)
-    os.close(w)
-
-    def pump() -> None:
-        with os.fdopen(r, "rb") as src:
-            for line in src:
-                if not line.startswith(_NATIVE_NOISE):
-                    os.write(real, line)
-
-    threading.Thread(target=pump, daemon=True, name="native-log-filter").start()
-    _filter_installed = True
-
-
 class FaceMesh:
     """MediaPipe FaceMesh with irises (478 landmarks), shipped inside the mediapipe wheel."""
 
     def __init__(self, static: bool = True, max_faces: int = 4):
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        _filter_native_logs()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import mediapipe as mp

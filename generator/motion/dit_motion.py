@@ -74,7 +74,7 @@ class DiTMotion:
         """Generate window k (normalised latents) from normalised audio rows [kW - P, kW + W)."""
         import torch
 
-        p, w = self.cfg.prefix, self.cfg.window
+        p = self.cfg.prefix
         pre = np.zeros((p, self.cfg.latent_dim), np.float32) if prev is None else prev[-p:]
         g = torch.Generator().manual_seed(int(seed) * 100_003 + k)
         out = self.model.sample(torch.from_numpy(audio_n[None]), torch.from_numpy(pre[None]),

@@ -132,7 +132,7 @@ class Renderer:
         for upper, lower, iris in _EYES:
             x = face[iris, 0]
 
-            def at(pts: np.ndarray, idx: list[int]) -> np.ndarray:
+            def at(pts: np.ndarray, idx: list[int], x: np.ndarray = x) -> np.ndarray:
                 order = np.argsort(pts[idx, 0])
                 return np.interp(x, pts[idx, 0][order], pts[idx, 1][order])
 
