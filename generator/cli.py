@@ -5,6 +5,7 @@ from pathlib import Path
 
 import typer
 
+from generator.options import EMOTIONS, MOTION_MODELS
 from likeness.console import friendly_errors, progress_bar
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
@@ -23,9 +24,9 @@ def generate(
     fps: float = typer.Option(25.0, help="Output frame rate."),
     size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
-    motion: str = typer.Option("procedural", help="Motion model: procedural (visemes of the decoded phones, the "
-                               "tightest lip sync) or dit (the trained diffusion transformer: more natural head "
-                               "motion, slightly weaker lip sync so far)."),
+    motion: str = typer.Option(MOTION_MODELS[0], help=f"Motion model: {' or '.join(MOTION_MODELS)}. procedural: "
+                               "visemes of the decoded phones, the tightest lip sync; dit: the trained diffusion "
+                               "transformer, more natural head motion, slightly weaker lip sync so far."),
     renderer: str = typer.Option("v2", help="Renderer: v2 (real mouth interiors, fold-free mesh) or warp-v1 (the first "
                                  "one: painted mouth)."),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
@@ -33,7 +34,7 @@ def generate(
     pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
     head_distance: float = typer.Option(0.0, help="Log scale of the head; positive is closer."),
-    emotion: str = typer.Option("neutral", help="neutral, happy, sad, angry or surprised."),
+    emotion: str = typer.Option("neutral", help=f"Emotion preset: {', '.join(EMOTIONS)}."),
     frames_dir: Path = typer.Option(None, "--frames-dir", help="Also write every frame as a watermarked, signed PNG."),
     cert: Path = typer.Option(None, help="Your signing certificate chain (PEM, leaf first); default: local keys."),
     key: Path = typer.Option(None, help="The private key (PEM) for --cert."),

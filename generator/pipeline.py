@@ -18,7 +18,7 @@ from provenance.keys import SigningIdentity
 
 from .motion.controls import Controls
 
-MOTION_MODELS = ("procedural", "dit")
+from .options import MOTION_MODELS
 
 
 @dataclass

@@ -6,17 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import latent
+from ..options import EMOTIONS
 from likeness.errors import UserError
-
-#: Expression offsets (and head pitch, radians) per emotion preset.
-EMOTIONS: dict[str, dict[str, float]] = {
-    "neutral": {},
-    "happy": {"smile": 0.55, "brow_raise": 0.1, "blink_l": 0.1, "blink_r": 0.1},
-    "sad": {"smile": -0.35, "brow_raise": 0.25, "blink_l": 0.2, "blink_r": 0.2, "pitch": 0.05},
-    "angry": {"brow_raise": -0.6, "mouth_stretch": 0.2, "smile": -0.15, "pitch": 0.03},
-    "surprised": {"brow_raise": 0.8, "jaw_open": 0.08, "blink_l": -0.3, "blink_r": -0.3, "pitch": -0.03},
-}
-
 
 @dataclass(frozen=True)
 class Controls:

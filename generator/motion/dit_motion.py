@@ -11,7 +11,8 @@ from likeness.errors import UserError
 from .. import latent
 from ..audio import FEATURE_RATE, Audio, AudioFeatures, features
 from ..phones import final_seconds
-from .controls import EMOTIONS, Controls
+from ..options import EMOTIONS
+from .controls import Controls
 from .data import FPS, audio_matrix, loudness_reference, normalise_loudness
 from .train import DEFAULT_CHECKPOINT
 

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
+from generator.options import EMOTIONS, MOTION_MODELS, choice_pattern
 from likeness import __version__
 from likeness.errors import UserError
 
@@ -183,11 +184,11 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
               responses=_errors(409, 413, 415, 422, 503))
     def generate(image: UploadFile = File(..., description="Portrait photo or painting (PNG or JPEG)."),
                  audio: UploadFile = File(..., description="Speech or song (WAV, MP3, M4A, FLAC, OGG)."),
-                 motion: str = Form("procedural", pattern="^(procedural|dit)$"),
+                 motion: str = Form(MOTION_MODELS[0], pattern=choice_pattern(MOTION_MODELS)),
                  seed: int = Form(0, ge=0, le=2**31 - 1),
                  size: int = Form(512, ge=128, le=1024, multiple_of=16),
                  gaze_x: float = Form(0.0, ge=-1, le=1), gaze_y: float = Form(0.0, ge=-1, le=1),
-                 emotion: str = Form("neutral", pattern="^(neutral|happy|sad|angry|surprised)$"),
+                 emotion: str = Form("neutral", pattern=choice_pattern(EMOTIONS)),
                  pose_scale: float = Form(1.0, ge=0, le=3), head_distance: float = Form(0.0, ge=-0.5, le=0.5)) -> dict:
         """Queue a generation; poll the job, then fetch `/jobs/{id}/video`. Marked and signed like the CLI's output."""
         from provenance.keys import load_identity

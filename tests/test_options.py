@@ -1,0 +1,35 @@
+"""Each named choice is defined once (`generator/options.py`): the pipeline, the CLI help and the API read it."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.options import EMOTIONS, MOTION_MODELS, choice_pattern
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_help_and_api_schema_list_every_choice():
+    from likeness.web.app import create_app
+
+    help_text = subprocess.run([sys.executable, "-m", "likeness", "generate", "--help"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=60, env={**os.environ, "COLUMNS": "400"}).stdout
+    help_text = re.sub(r"\s+", " ", help_text)
+    assert all(name in help_text for name in (*EMOTIONS, *MOTION_MODELS))
+    form = create_app().openapi()["components"]["schemas"]["Body_generate_api_v1_generate_post"]["properties"]
+    assert form["emotion"]["pattern"] == choice_pattern(EMOTIONS)
+    assert form["motion"]["pattern"] == choice_pattern(MOTION_MODELS)
+
+
+def test_an_emotion_added_in_one_place_is_accepted_everywhere(monkeypatch):
+    from generator.motion.controls import Controls
+    from likeness.errors import UserError
+
+    monkeypatch.setitem(EMOTIONS, "calm", {"brow_raise": -0.05})
+    assert Controls(emotion="calm").emotion_offsets()[1].any()
+    assert re.fullmatch(choice_pattern(EMOTIONS), "calm")
+    with pytest.raises(UserError, match="calm"):  # the error lists the new preset among the choices
+        Controls(emotion="bored")
