@@ -74,6 +74,7 @@ def _pcm(samples: np.ndarray) -> bytes:
 def _decode(decoder, pcm: bytes, offset: float) -> list[Phone]:
     if not pcm:
         return []
+    decoder.reinit_feat()  # the front end's noise tracking would otherwise carry one utterance into the next
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()

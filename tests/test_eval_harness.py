@@ -100,7 +100,7 @@ def test_audio_shifted_by_5_frames_reports_a_lag_5_frames_later(generated_clip, 
             wr.write(f)
     base, _ = measure_video(generated_clip)
     moved, _ = measure_video(out)
-    assert base.lip_sync_peak > 0.5
+    assert base.lip_sync_peak > 0.4  # a clear peak (the phones, not the level, shape the mouth since #22)
     assert moved.lip_sync_lag == base.lip_sync_lag - 5
     assert base.identity_distance < 0.3 and base.face_fraction == 1.0
 

@@ -98,3 +98,16 @@ def test_known_answer_lips_close_on_p_b_m(shared):
     assert real[1] >= 4
     assert real[0] / real[1] >= 0.8
     assert ours[0] / ours[1] >= 0.8, f"lips closed at {ours[0]} of {ours[1]} /p b m/ (real footage: {real[0]})"
+
+
+def test_a_block_decodes_the_same_whatever_was_decoded_before(grid, shared):
+    """The phone loop's front end adapts to the audio it hears; each block must start afresh, or streaming,
+    caching and test order would change the phones."""
+    from generator.phones import _decode, _pcm, _phone_loop
+
+    _, x = grid
+    first = _decode(_phone_loop(), _pcm(x), 0.0)
+    other = load_audio(shared / "speech" / "st_chinese_news.wav", RATE).samples
+    for _ in range(3):
+        _decode(_phone_loop(), _pcm(other[: 3 * RATE]), 0.0)
+    assert _decode(_phone_loop(), _pcm(x), 0.0) == first
