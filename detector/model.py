@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.files import atomic_path
 
 from .calibration import Calibration, VideoCalibration, pick
 
@@ -96,8 +97,7 @@ class Detector:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
-        tmp = path.with_suffix(".tmp")
-        torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
-                    "threshold": self.threshold, "info": info, "format": 2,
-                    "video_calibrations": [asdict(v) for v in self.videos]}, tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
+                        "threshold": self.threshold, "info": info, "format": 2,
+                        "video_calibrations": [asdict(v) for v in self.videos]}, tmp)

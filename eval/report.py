@@ -6,6 +6,8 @@ import html
 import json
 from pathlib import Path
 
+from likeness.files import atomic_path
+
 
 def _table(rows: dict[str, dict], title: str) -> str:
     if not rows:
@@ -47,8 +49,6 @@ text-align:right;font-size:13px}}th:first-child{{text-align:left}}img{{max-width
 <h2>Problems ({len(errors)})</h2><ul>{errs or '<li>none</li>'}</ul>
 <p>Not computable in this run: {html.escape(', '.join(metrics.get('undefined', [])) or 'nothing')}.</p>
 </body></html>"""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(doc)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(doc)
+    return Path(path)

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.files import atomic_path
 
 from .suite import SuiteConfig, Variant
 
@@ -222,9 +223,8 @@ def _write(state: EvalState, metrics: dict, out: Path, tracking_uri: str | None)
     with mlflow.start_run(run_name=f"eval-{state.cfg.name}") as run:
         metrics["run"]["mlflow_run"] = run.info.run_id
         metrics["run"]["tracking_uri"] = mlflow.get_tracking_uri()
-        tmp = out / ".metrics.json.part"
-        tmp.write_text(json.dumps({**metrics, "errors": state.errors}, indent=2))
-        tmp.replace(out / "metrics.json")
+        with atomic_path(out / "metrics.json") as tmp:
+            tmp.write_text(json.dumps({**metrics, "errors": state.errors}, indent=2))
         write_report(metrics, state.errors, plots, out / "report.html")
         mlflow.log_params({"suite": state.cfg.name, "seed": state.cfg.seed, "seconds": state.cfg.seconds,
                            "size": state.cfg.size, "perturbations": ",".join(state.cfg.perturbations),

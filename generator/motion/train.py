@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.files import atomic_path
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT, own_speech
 
 from .. import latent
@@ -216,11 +217,10 @@ def save_checkpoint(path: Path, model, stats: dict, info: dict) -> None:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"config": config_dict(model.cfg), "state": model.state_dict(),
-                "norm": {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in stats.items()},
-                "controls": list(CONTROL_NAMES), "format": 1}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"config": config_dict(model.cfg), "state": model.state_dict(),
+                    "norm": {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in stats.items()},
+                    "controls": list(CONTROL_NAMES), "format": 1}, tmp)
     path.with_suffix(".json").write_text(json.dumps({"model": config_dict(model.cfg), **info}, indent=2))
 
 
