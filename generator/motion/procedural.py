@@ -92,6 +92,7 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
 
     level = _normalize_level(feats.band_db)
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
+    voiced = feats.pitch > 0
     if feats.visemes is not None:
         expr[:, channels()] = viseme_mouth(feats, mouth_open)
     else:
@@ -100,13 +101,11 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
         expr[:, E["lower_lip"]] = 0.25 * jaw
         hi = np.clip((feats.high_ratio - 0.15) / 0.5, 0, 1) * (level > 0.05)
         expr[:, E["mouth_stretch"]] = 0.5 * _smooth(hi, fps, 0.04, 0.1)
-        voiced = feats.pitch > 0
         dark = np.clip((1500 - feats.centroid) / 1000, 0, 1) * voiced * level
         expr[:, E["lip_pucker"]] = 0.4 * _smooth(dark, fps, 0.05, 0.1)
         expr[:, E["upper_lip"]] = 0.3 * expr[:, E["mouth_stretch"]]
 
     # Prosody: emphasis where f0 rises above the speaker's median, and on loudness onsets.
-    voiced = feats.pitch > 0
     f0 = np.where(voiced, np.log(np.maximum(feats.pitch, 1)), np.nan)
     med = np.nanmedian(f0) if voiced.any() else 0.0
     emph = _smooth(np.nan_to_num(np.clip((f0 - med) / 0.15, 0, 2), nan=0.0), fps, 0.08, 0.4)
