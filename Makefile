@@ -71,14 +71,8 @@ train-renderer: install
 train-detector: install
 	$(BIN)/likeness keys init --exist-ok
 	$(BIN)/likeness train detector-data --real $(SHARED)/real_videos --portraits $(SHARED)/portraits \
-		--speech $(SHARED)/speech --out data/detector
+		--speech $(SHARED)/speech --other-fakes $(SHARED)/other_fakes --out data/detector
 	$(BIN)/likeness train detector --data data/detector --seed 0
-	# ablation for the benchmark: the same training without giving real crops the watermark
-	$(BIN)/likeness train detector --data data/detector --seed 0 --no-mark-real --out data/detector/no_mark_real.pt
-	# control for the benchmark: the portraits' own photos also in the real class (is a portrait's look the cue?)
-	$(BIN)/likeness train detector-data --real $(SHARED)/real_videos --portraits $(SHARED)/portraits \
-		--speech $(SHARED)/speech --stills --out data/detector-stills
-	$(BIN)/likeness train detector --data data/detector-stills --seed 0 --out data/detector-stills/stills.pt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

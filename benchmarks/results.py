@@ -67,10 +67,12 @@ def detector_videos(data: Path, index: dict, tmp: Path, splits: tuple[str, ...] 
     def split(identity: str) -> str:
         return "held-out" if identity in held_out else "training"
 
+    from detector.sources import real_videos
+
     out = []
-    for p in sorted((data / "real_videos").glob("*.mp4")):
-        if split(p.stem) in splits:
-            seconds, most = (5.0, 100) if split(p.stem) == "held-out" else (3.0, 2)
-            out += [DetectorVideo(seg, p.stem, split(p.stem), 0, "real", 0) for seg in cut_segments(p, tmp, seconds, most)]
+    for v in real_videos(data / "real_videos"):
+        if split(v.identity) in splits:
+            seconds, most = (5.0, 100) if split(v.identity) == "held-out" else (3.0, 2)
+            out += [DetectorVideo(seg, v.identity, split(v.identity), 0, "real", 0) for seg in cut_segments(v.path, tmp, seconds, most)]
     return out + [DetectorVideo(Path(f["path"]), f["identity"], split(f["identity"]), 1, f["kind"], f.get("size", 256))
                   for f in index["fakes"] if "path" in f and split(f["identity"]) in splits]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from detector.sources import FOLDS
 from likeness.console import friendly_errors, progress_bar
 
 
@@ -18,7 +19,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 @friendly_errors
 def scan(
     paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 4)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 5)."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
     rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
     max_seconds: float = typer.Option(None, help="Scan only the first N seconds of each video."),
@@ -51,10 +52,15 @@ def scan(
             extra = r.error or f"{r.face_tracks} face track(s), {r.frames_with_face}/{r.frames_sampled} frames with a face"
             prov = f"; provenance: {r.provenance['verdict']}" if r.provenance else ""
             typer.echo(f"{r.verdict.upper():8s}{p}  {r.file}  ({extra}{prov})")
+    if not as_json and any(r.threshold is not None for r in results):
+        from detector.model import threshold_meaning
+
+        threshold = next(r.threshold for r in results if r.threshold is not None)
+        typer.echo(f"verdict FAKE at P(fake) >= {threshold:.2f}: {threshold_meaning(checkpoint)}")
     if report:
         from detector.report import write_report
 
-        write_report(results, report)
+        write_report(results, report, checkpoint)
         if not as_json:
             typer.echo(f"report: {report}")
 
@@ -64,6 +70,9 @@ def detector_data(
     real: Path = typer.Option(..., "--real", help="Folder of real talking-face videos."),
     portraits: Path = typer.Option(None, help="Folder of portraits to animate as extra fakes."),
     speech: Path = typer.Option(None, help="Folder of speech clips for portrait fakes and silent videos."),
+    other_fakes: Path = typer.Option(None, "--other-fakes", help="Folder of other generators' videos (family: the file-name "
+                                     "prefix, or the subfolder)."),
+    people: int = typer.Option(64, help="Real people re-enacted by our generator (one clip each)."),
     out: Path = typer.Option(Path("data/detector"), help="Output folder."),
     seconds: float = typer.Option(6.0, help="Length of each rendered fake."),
     stills: bool = typer.Option(False, "--stills", help="Also give the real class each portrait itself, as a slow pan "
@@ -73,7 +82,8 @@ def detector_data(
     """Render fakes with the generator and crop faces from real and fake videos, split by identity."""
     from detector.data import DataConfig, build
 
-    cfg = DataConfig(real, out, portraits, speech, fake_seconds=seconds, stills=stills, seed=seed)
+    cfg = DataConfig(real, out, portraits, speech, other_fakes, fake_seconds=seconds, reenact_people=people,
+                     stills=stills, seed=seed)
     with progress_bar("rendering fakes") as render, progress_bar("cropping faces") as crop:
         index = build(cfg, render, crop)
     skipped = [f for f in index["fakes"] if "skipped" in f]
@@ -86,7 +96,11 @@ def train_detector(
     data: Path = typer.Option(Path("data/detector"), help="Crops from `likeness train detector-data`."),
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped detector/assets/detector.pt)."),
     arch: str = typer.Option("resnet18", help="timm architecture, trained from scratch."),
-    steps: int = typer.Option(600),
+    steps: int = typer.Option(None, help="Optimiser steps (default: the shipped recipe's)."),
+    sbi: float = typer.Option(None, help="Share of each batch's generated half made of self-blended real crops "
+                              "(default: the shipped recipe's)."),
+    hold_out: list[str] = typer.Option([], "--hold-out", help="Generator fold to leave out of training (repeatable): "
+                                       + ", ".join(FOLDS) + "."),
     no_mark_real: bool = typer.Option(False, "--no-mark-real", help="Do not give real crops the watermark (ablation)."),
     seed: int = typer.Option(0),
     tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
@@ -94,9 +108,14 @@ def train_detector(
     """Train the detector; logs params, curves, the ROC plot and the checkpoint to MLflow."""
     from detector.model import DEFAULT_CHECKPOINT, DetectorConfig
     from detector.train import TrainConfig, train
+    from likeness.errors import UserError
 
-    cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, mark_real=not no_mark_real, seed=seed,
-                      tracking_uri=tracking_uri, model=DetectorConfig(arch=arch))
+    unknown = [f for f in hold_out if f not in FOLDS]
+    if unknown:
+        raise UserError(f"unknown fold {unknown[0]!r} for --hold-out; choose from {', '.join(FOLDS)}")
+    given = {k: v for k, v in {"steps": steps, "sbi": sbi}.items() if v is not None}
+    cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, mark_real=not no_mark_real, seed=seed, hold_out=tuple(hold_out),
+                      tracking_uri=tracking_uri, model=DetectorConfig(arch=arch), **given)
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
     extra = "".join(f", {k.replace('_', '-')} {info[f'test_video_auc_{k}']:.3f}" for k in ("frames_only", "reference")

@@ -28,6 +28,7 @@ from generator.audio import load_audio, save_wav
 from likeness.errors import UserError
 
 from .faces import FaceCropper, sample_frames
+from .sources import OURS, Video, fake_videos, is_montage, real_videos
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 MOTIONS = ("dit", "procedural")
@@ -40,9 +41,12 @@ class DataConfig:
     out: Path = Path("data/detector")
     portraits: Path | None = None
     speech: Path | None = None
+    other_fakes: Path | None = None  # other generators' videos (detector.sources: family from the file-name prefix)
     fake_seconds: float = 6.0    # length of each rendered fake
-    real_rate: float = 6.0       # crops per second of real footage
+    real_rate: float = 4.0       # crops per second of real footage
     fake_rate: float = 4.0       # crops per second of a fake
+    max_crops: int = 24          # per video, spread over its length (a minute-long clip must not outweigh 50 short ones)
+    reenact_people: int = 64     # real people re-enacted by our generator, one clip each (seeded choice)
     sizes: tuple[int, ...] = (256, 512)  # generator canvases, taken in turn (512 is the generator's default)
     stills: bool = False         # each portrait also joins the real class, as a slow pan over the photo (a control:
                                  # without it, a painting's look alone says "generated"; see benchmarks/RESULTS.md)
@@ -73,44 +77,59 @@ def portrait_images(folder: Path) -> dict[str, Path]:
     return {f"portrait:{p.stem}": p for p in sorted(Path(folder).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
 
 
-def render_fakes(cfg: DataConfig, tmp: Path, progress: Progress | None = None) -> list[dict]:
-    """Render every fake into cfg.out/fakes; returns one record per video (skips inputs without a face)."""
+def reenactment_clips(reals: list[Video], people: int, seed: int) -> list[Video]:
+    """One clip per person (their longest, so the 6 s fake has 6 s of their speech), for a seeded choice of
+    `people` of them: self-reenactments of many faces rather than many of a few."""
+    from .faces import video_seconds
+
+    by_person: dict[str, list[Video]] = {}
+    for v in reals:
+        by_person.setdefault(v.identity, []).append(v)
+    chosen = sorted(by_person)
+    if len(chosen) > people:
+        chosen = sorted(np.random.default_rng(seed).choice(chosen, people, replace=False).tolist())
+    return [max(by_person[p], key=lambda v: (video_seconds(v.path), v.path.name)) for p in chosen]
+
+
+def render_fakes(cfg: DataConfig, reals: list[Video], tmp: Path, progress: Progress | None = None) -> list[dict]:
+    """Render our fakes into cfg.out/fakes (one record per video; inputs without a face are skipped). A fake whose
+    file is already there is kept, so an interrupted build resumes."""
     from PIL import Image
 
     from generator.pipeline import GenerateConfig, generate
 
-    from .scan import find_videos
-
-    reals = find_videos([cfg.real_videos])
     speech = sorted(p for p in Path(cfg.speech).iterdir() if p.suffix.lower() in (".wav", ".mp3", ".flac", ".m4a")) \
         if cfg.speech else []
     jobs = []
-    for i, v in enumerate(reals):
-        _, first = next(sample_frames(v, 1.0))
-        portrait = tmp / f"{v.stem}.png"
+    for i, v in enumerate(reenactment_clips(reals, cfg.reenact_people, cfg.seed)):
+        _, first = next(sample_frames(v.path, 1.0))
+        portrait = tmp / f"{v.path.stem}.png"
         Image.fromarray(first).save(portrait)
-        audio = _speech_for(v, speech, i, cfg.fake_seconds, tmp)
-        jobs += [(f"reenact-{m}", v.stem, portrait, audio, m, cfg.sizes[i % len(cfg.sizes)]) for m in MOTIONS]
+        audio = _speech_for(v.path, speech, i, cfg.fake_seconds, tmp)
+        m = MOTIONS[i % 2]
+        jobs.append((f"reenact-{m}", v.identity, v.path.stem, portrait, audio, m, cfg.sizes[(i // 2) % len(cfg.sizes)]))
     if cfg.portraits:
         if not speech:
             raise UserError("portrait fakes need speech clips (--speech)")
         for i, (identity, p) in enumerate(portrait_images(cfg.portraits).items()):
             audio = save_wav(tmp / f"{p.stem}.wav", *_trim(speech[i % len(speech)], cfg.fake_seconds))
-            jobs.append((f"portrait-{MOTIONS[i % 2]}", identity, p, audio, MOTIONS[i % 2],
+            jobs.append((f"portrait-{MOTIONS[i % 2]}", identity, identity.replace(":", "_"), p, audio, MOTIONS[i % 2],
                          cfg.sizes[(i // 2) % len(cfg.sizes)]))
     out_dir = cfg.out / "fakes"
     out_dir.mkdir(parents=True, exist_ok=True)
     records = []
-    for i, (kind, identity, image, audio, motion, size) in enumerate(jobs):
-        out = out_dir / f"{kind}_{identity.replace(':', '_')}.mp4"
+    for i, (kind, identity, name, image, audio, motion, size) in enumerate(jobs):
+        out = out_dir / f"{OURS}_{kind}_{name}.mp4"
         if progress:
             progress(i, len(jobs))
-        try:
-            generate(GenerateConfig(image, audio, out, size=size, seed=cfg.seed, motion=motion))
-        except UserError as e:  # e.g. a llama: no face
-            records.append({"video": out.name, "identity": identity, "kind": kind, "size": size, "skipped": str(e)})
-            continue
-        records.append({"video": out.name, "identity": identity, "kind": kind, "size": size, "path": str(out)})
+        record = {"video": out.name, "identity": identity, "kind": kind, "size": size}
+        if not out.is_file():
+            try:
+                generate(GenerateConfig(image, audio, out, size=size, seed=cfg.seed, motion=motion))
+            except UserError as e:  # e.g. a llama: no face
+                records.append({**record, "skipped": str(e)})
+                continue
+        records.append({**record, "path": str(out)})
     return records
 
 
@@ -147,59 +166,89 @@ def write_stills(cfg: DataConfig, fakes: list[dict]) -> list[dict]:
 
 
 def split_identities(identities: list[str], test_fraction: float, seed: int) -> set[str]:
-    """Test identities: a seeded share of the real people and, separately, of the portraits."""
+    """Test identities: a seeded share of the real people and, separately, of the portraits and of other
+    generators' fakes."""
     rng = np.random.default_rng(seed)
     test: set[str] = set()
-    for group in ([i for i in identities if not i.startswith("portrait:")], [i for i in identities if i.startswith("portrait:")]):
+    groups: dict[str, list[str]] = {}
+    for i in identities:
+        groups.setdefault(i.split(":")[0] if i.startswith(("portrait:", "fake:")) else "", []).append(i)
+    for _, group in sorted(groups.items()):
         group = sorted(set(group))
         k = int(round(len(group) * test_fraction))
         test |= set(rng.permutation(group)[:k].tolist()) if k else set()
     return test
 
 
+def crop_video(v: Video, kind: str, rate: float, max_crops: int, mark, bits) -> list[tuple]:
+    """(crop, watermarked crop, landmarks in crop pixels, t) for up to `max_crops` frames spread over the video;
+    real frames also get the generator's watermark, embedded at full frame size as the generator does."""
+    from generator.face.analysis import align_transform, warp_aligned
+
+    from .faces import CROP, video_seconds
+
+    seconds = video_seconds(v.path)
+    rate = min(rate, max_crops / seconds) if seconds > 0 else rate
+    cropper, out = FaceCropper(max_faces=1), []  # a fresh tracker per video, as the scanner uses
+    for t, rgb in sample_frames(v.path, rate):
+        if len(out) >= max_crops:
+            break
+        if not out and is_montage(rgb.shape[1], rgb.shape[0]):
+            return []
+        faces = cropper.landmarks(rgb)
+        if not faces:
+            continue
+        m = align_transform(faces[0], CROP)
+        crop = warp_aligned(rgb, m, CROP)
+        marked = warp_aligned(mark.embed(rgb, bits), m, CROP) if v.label == 0 else crop
+        lm = faces[0][:, :2] @ m[:, :2].T + m[:, 2]
+        out.append((crop, marked, lm.astype(np.float16), t))
+    return out
+
+
 def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progress: Progress | None = None) -> dict:
-    """Render fakes, crop faces from real and fake videos, split by identity, write out/crops.npz + index.json."""
+    """Render our fakes, crop faces from real footage, our fakes and other generators' fakes, split by identity,
+    write out/crops.npz + index.json."""
     from provenance.payload import Payload
     from provenance.spread import SpreadMark
 
-    from .scan import find_videos
-
     cfg.out.mkdir(parents=True, exist_ok=True)
+    reals = real_videos(cfg.real_videos)
+    if not reals:
+        raise UserError(f"no videos in {cfg.real_videos}")
     with tempfile.TemporaryDirectory() as tmp:
-        fakes = render_fakes(cfg, Path(tmp), render_progress)
+        fakes = render_fakes(cfg, reals, Path(tmp), render_progress)
     stills = write_stills(cfg, fakes) if cfg.stills else []
     mark, rng = SpreadMark(), np.random.default_rng(cfg.seed)
-    crops, marked, meta = [], [], []
+    rows, meta = [], []
     h = hashlib.sha256()
-    videos = [(v, v.stem, "real", 0) for v in find_videos([cfg.real_videos])] + \
-             [(Path(f["path"]), f["identity"], f["kind"], 1) for f in fakes if "path" in f] + \
-             [(Path(f["path"]), f["identity"], "still", 0) for f in stills]
-    for i, (path, identity, kind, label) in enumerate(videos):
+    videos = [(v, "real") for v in reals] + \
+             [(Video(Path(f["path"]), 1, f["identity"], OURS, OURS), f["kind"]) for f in fakes if "path" in f] + \
+             [(Video(Path(f["path"]), 0, f["identity"], "still", "real"), "still") for f in stills] + \
+             [(v, "other") for v in (fake_videos(cfg.other_fakes) if cfg.other_fakes else [])]
+    for i, (v, kind) in enumerate(videos):
         if crop_progress:
             crop_progress(i, len(videos))
-        h.update(path.read_bytes() if kind == "real" else b"")
-        cropper = FaceCropper(max_faces=1)  # a fresh tracker per video, as the scanner uses
+        h.update(v.path.read_bytes() if kind in ("real", "other") else b"")
+        rate = cfg.real_rate if v.label == 0 else cfg.fake_rate
         bits = Payload.new(int(rng.integers(0, 1 << 16))).bits()
-        for t, rgb in sample_frames(path, {"real": cfg.real_rate, "still": cfg.still_rate}.get(kind, cfg.fake_rate)):
-            faces = cropper.landmarks(rgb)
-            if not faces:
-                continue
-            crops.append(cropper.crop(rgb, faces[0]))
-            # real frames also get the generator's watermark, embedded at full frame size as the generator does
-            marked.append(cropper.crop(mark.embed(rgb, bits), faces[0]) if label == 0 else crops[-1])
-            meta.append((identity, path.stem, kind, label, t))
-    if not crops:
+        for crop, marked, lm, t in crop_video(v, kind, cfg.still_rate if kind == "still" else rate, cfg.max_crops, mark, bits):
+            rows.append((crop, marked, lm))
+            meta.append((v.identity, v.path.stem, kind, v.label, t, v.source, v.fold))
+    if not rows:
         raise UserError("no face crops: check the input folders")
     test = split_identities([m[0] for m in meta], cfg.test_fraction, cfg.seed)
     keep = [i for i, m in enumerate(meta) if not (m[2] == "still" and m[0] in test)]  # held-out real class: footage only
-    crops, marked, meta = [crops[i] for i in keep], [marked[i] for i in keep], [meta[i] for i in keep]
+    rows, meta = [rows[i] for i in keep], [meta[i] for i in keep]
     identities = [m[0] for m in meta]
-    np.savez(cfg.out / "crops.npz", crops=np.stack(crops), crops_marked=np.stack(marked),
+    np.savez(cfg.out / "crops.npz", crops=np.stack([r[0] for r in rows]), crops_marked=np.stack([r[1] for r in rows]),
+             landmarks=np.stack([r[2] for r in rows]),
              label=np.array([m[3] for m in meta], np.int64), t=np.array([m[4] for m in meta], np.float32),
              identity=np.array(identities), video=np.array([m[1] for m in meta]), kind=np.array([m[2] for m in meta]),
+             source=np.array([m[5] for m in meta]), fold=np.array([m[6] for m in meta]),
              test=np.array([i in test for i in identities]))
-    index = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "fakes": fakes, "stills": stills, "crops": len(crops),
+    index = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "fakes": fakes, "stills": stills, "crops": len(rows),
              "real_crops": int(sum(m[3] == 0 for m in meta)), "fake_crops": int(sum(m[3] == 1 for m in meta)),
-             "test_identities": sorted(test), "data_sha256": h.hexdigest()}
+             "videos": len(set(m[1] for m in meta)), "test_identities": sorted(test), "data_sha256": h.hexdigest()}
     (cfg.out / "index.json").write_text(json.dumps(index, indent=2))
     return index

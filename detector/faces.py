@@ -88,3 +88,17 @@ def count_tracks(frames: list[SampledFrame], max_jump: float = 0.6) -> int:
                 tracks.append(c)
                 width.append(w)
     return len(tracks)
+
+
+def video_seconds(path: Path) -> float:
+    """The video stream's duration in seconds (0.0 when the container does not say)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            s = c.streams.video[0] if c.streams.video else None
+            if s is not None and s.duration is not None and s.time_base is not None:
+                return float(s.duration * s.time_base)
+            return float(c.duration or 0) / 1e6
+    except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise UserError(f"unreadable video {path}: {e}") from None

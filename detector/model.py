@@ -101,3 +101,15 @@ class Detector:
             torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
                         "threshold": self.threshold, "info": info, "format": 2,
                         "video_calibrations": [asdict(v) for v in self.videos]}, tmp)
+
+
+def threshold_meaning(checkpoint: Path | None = None) -> str:
+    """What the checkpoint's verdict threshold means, in a sentence for reports and the CLI."""
+    import json
+
+    path = Path(checkpoint or DEFAULT_CHECKPOINT).with_suffix(".json")
+    info = json.loads(path.read_text()) if path.is_file() else {}
+    if "threshold_fpr" not in info:
+        return "the threshold is the checkpoint's even-odds point."
+    return (f"set so that at most {info['threshold_fpr']:.0%} of real videos score above it, on "
+            f"{info['threshold_real_videos']} videos of {info['threshold_real_people']} people the detector never trained on.")

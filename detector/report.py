@@ -6,6 +6,7 @@ from pathlib import Path
 
 from likeness.files import atomic_path
 
+from .model import threshold_meaning
 from .scan import ScanResult
 from .temporal import is_still
 
@@ -21,8 +22,16 @@ def _timeline_svg(r: ScanResult, w: int = 240, h: int = 48) -> str:
             f'stroke="#c33" stroke-dasharray="3,3"/><polyline points="{pts}" fill="none" stroke="#225" stroke-width="2"/></svg>')
 
 
-def write_report(results: list[ScanResult], path: Path) -> Path:
-    """Write the report atomically; returns its path."""
+def _suspicious_img(r: ScanResult) -> str:
+    m = r.most_suspicious
+    if not m:
+        return "-"
+    return (f'<figure style="margin:0"><img src="data:image/jpeg;base64,{m["jpeg"]}" width="96" height="96" '
+            f'alt="most suspicious face"><figcaption>{m["t"]:.1f} s, P {m["probability_fake"]:.2f}</figcaption></figure>')
+
+
+def write_report(results: list[ScanResult], path: Path, checkpoint: Path | None = None) -> Path:
+    """Write the report atomically (`checkpoint`: the detector that scored `results`, default the shipped one)."""
     rows = []
     for r in results:
         prob = "-" if r.probability_fake is None else f"{r.probability_fake:.2f}"
@@ -33,17 +42,19 @@ def write_report(results: list[ScanResult], path: Path) -> Path:
         colour = {"fake": "#fdd", "real": "#dfd"}.get(r.verdict, "#eee")
         rows.append(f"<tr style='background:{colour}'><td>{html.escape(Path(r.file).name)}</td><td><b>{r.verdict}</b>"
                     f"{'<br>' + html.escape(r.error) if r.error else ''}</td><td>{prob}</td><td>{warp}</td><td>{r.face_tracks}</td>"
-                    f"<td>{r.frames_with_face}/{r.frames_sampled}</td><td>{_timeline_svg(r)}</td><td>{html.escape(prov)}</td></tr>")
+                    f"<td>{r.frames_with_face}/{r.frames_sampled}</td><td>{_suspicious_img(r)}</td><td>{_timeline_svg(r)}</td><td>{html.escape(prov)}</td></tr>")
     threshold = next((r.threshold for r in results if r.threshold is not None), 0.5)
+    meaning = html.escape(threshold_meaning(checkpoint))
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Likeness scan report</title>
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 8px;border-bottom:1px solid #ccc;text-align:left}}</style>
 </head><body><h1>Likeness scan report</h1>
 <p>{len(results)} files. Verdict "fake" when the calibrated probability is at least {threshold:.2f}
-(the dashed line in each timeline). Warp consistency (0-1) is how exactly the face's fine texture one second
+(the dashed line in each timeline): {meaning}
+The most suspicious face is the sampled face crop that scored highest (its time and P(fake) alone). Warp consistency (0-1) is how exactly the face's fine texture one second
 later is a warp of the texture now: near 1 for a face animated from one photo, lower for a filmed face; it
 is part of P(fake), except for a face that does not move (a still picture), which any warp explains. Provenance is the `likeness verify` result for the same file.</p>
 <table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>warp consistency</th><th>face tracks</th><th>frames with a face</th>
-<th>P(fake) per second</th><th>provenance</th></tr>
+<th>most suspicious face</th><th>P(fake) per second</th><th>provenance</th></tr>
 {''.join(rows)}</table></body></html>"""
     with atomic_path(path) as tmp:
         tmp.write_text(doc)

@@ -15,7 +15,8 @@ import numpy as np
 
 from likeness.errors import UserError
 
-SCHEMA_VERSION = 4  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default
+SCHEMA_VERSION = 5  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default;
+                    # 5: most_suspicious (the face that scored highest), threshold set for a false-positive rate
 
 
 @dataclass
@@ -53,6 +54,8 @@ class ScanResult:
                                                # measured: switched off, too short, or a face that does not move)
     face_motion: float | None = None  # the face's own (non-rigid) motion over 1 s, px in its 128 px crop (None: not measured)
     reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
+    most_suspicious: dict | None = None   # the frame that scored highest ({"t", "faces", "probability_fake"}) and its
+                                          # most suspicious face crop ("jpeg": base64): what a reviewer checks the verdict on
     error: str | None = None
     seconds_scanned: float = 0.0
     scan_time_s: float = 0.0
@@ -74,23 +77,6 @@ class SampledFaces:
         if not with_face:
             return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0)
         return np.stack([f.crops[0] for f in with_face]), np.array([f.t for f in with_face])
-
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v")
-
-
-def find_videos(paths: Iterable[Path]) -> list[Path]:
-    """Training data: files as given and the files under folders named like videos (the suffixes the shipped
-    detector's data was gathered with; scanning goes by content instead: `find_files`)."""
-    out = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
-        elif p.exists():
-            out.append(p)
-        else:
-            raise UserError(f"not found: {p}")
-    return out
 
 
 def find_files(paths: Iterable[Path]) -> list[Path]:
@@ -122,7 +108,20 @@ def not_a_video(path: Path) -> str | None:
         return f"not a video: a still {typed[1].upper()} image (the detector is calibrated on videos only)"
     if typed and typed[0] == "audio":
         return f"not a video: {typed[1].upper()} audio"
+    if typed is None and _is_text(path):
+        return "not a video: a text file"
     return None
+
+
+def _is_text(path: Path) -> bool:
+    """The file's first 4 KiB decode as UTF-8 without control characters other than whitespace (no video does)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        text = head[: e.start].decode("utf-8") if e.start > len(head) - 4 else ""
+    return bool(head) and bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)
 
 
 class Scanner:
@@ -189,6 +188,9 @@ class Scanner:
 
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}
                           for i, f in enumerate(with_face)]
+            top = int(np.argmax([f["probability_fake"] for f in res.frames]))  # the frame, then its most suspicious face
+            face = int(np.argmax(logits[owner == top]))
+            res.most_suspicious = {**res.frames[top], "jpeg": jpeg_base64(with_face[top].crops[face])}
             seconds = np.array([int(f.t) for f in with_face])
             res.timeline = [{"second": int(s), "probability_fake": score(seconds == s)} for s in np.unique(seconds)]
         res.scan_time_s = time.perf_counter() - t0
@@ -216,6 +218,16 @@ class Scanner:
             return float(self.detector.logits(reference_crops(rgb, self._cropper(max_faces=1))).mean())
         except UserError:
             return None
+
+
+def jpeg_base64(rgb: np.ndarray, quality: int = 85) -> str:
+    """A small RGB image as base64 JPEG text (for JSON and HTML)."""
+    import base64
+
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return base64.b64encode(buf.tobytes()).decode("ascii")
 
 
 def _finite(x: float) -> float | None:

@@ -20,12 +20,18 @@ from .model import DEFAULT_CHECKPOINT, DetectorConfig
 class TrainConfig:
     data: Path = Path("data/detector")
     out: Path = DEFAULT_CHECKPOINT
-    steps: int = 600
+    steps: int = 1500
     batch: int = 32
     lr: float = 2e-3
     weight_decay: float = 0.05
     mark_real: bool = True          # give real crops the generator's watermark too (so it is not a cue)
-    pair_fraction: float = 0.5      # of each batch: real and generated crops of the same person (reenactments)
+    pair_fraction: float = 0.25     # of each batch: real and generated crops of the same person (reenactments)
+    sbi: float = 0.5                # of each batch's generated half: self-blends of real training crops (detector.blend)
+    mask_loss: float = 1.0          # weight of the blend-mask loss (Face X-ray): where in a self-blend, and nowhere in a
+                                    # real crop, was blending done; a training-only head on the last feature map
+    hold_out: tuple[str, ...] = ()  # generator folds (detector.sources.FOLDS) left out of training and validation
+    fpr: float = 0.05               # the verdict threshold: at most this share of validation real videos score above it
+    reference: bool = True          # fit the experimental `--reference` calibration (renders every validation video)
     ref_beta: float = 0.5           # logged: val frame AUC of logit - ref_beta * the video's reference logit
     val_fraction: float = 0.2       # of training identities, for checkpoint choice and calibration
     eval_every: int = 100
@@ -33,6 +39,13 @@ class TrainConfig:
     tracking_uri: str | None = None
     experiment: str = "likeness-detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise UserError(f"steps must be at least 1, got {self.steps}")
+        for name in ("sbi", "pair_fraction", "fpr"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise UserError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
 
 
 @dataclass
@@ -43,9 +56,12 @@ class Crops:
     kind: np.ndarray
     identity: np.ndarray
     t: np.ndarray          # seconds into the video
+    landmarks: np.ndarray  # (N, 478, 2) face-mesh landmarks (with irises) in crop pixels (float16)
+    source: np.ndarray     # real: dataset; fake: generator family (detector.sources)
+    fold: np.ndarray       # "real" or the generator fold (detector.sources.FOLDS)
 
     def take(self, m: np.ndarray) -> "Crops":
-        return Crops(self.x[m], self.label[m], self.video[m], self.kind[m], self.identity[m], self.t[m])
+        return Crops(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
 
 
 def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple[np.ndarray, np.ndarray]]:
@@ -55,7 +71,10 @@ def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple
     if not (data / "crops.npz").is_file():
         raise UserError(f"no detector data in {data}; run `likeness train detector-data --out {data}`")
     z = np.load(data / "crops.npz")
-    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"], z["t"])
+    if "fold" not in z:
+        raise UserError(f"{data} was built by an older `likeness train detector-data`; build it again")
+    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"], z["t"],
+              z["landmarks"], z["source"], z["fold"])
     test = z["test"]
     real_test = test & (z["label"] == 0)
     return (c.take(~test), c.take(test), json.loads((data / "index.json").read_text()),
@@ -85,6 +104,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     train_c, test_c, index, real_pair = load_crops(cfg.data, cfg.mark_real)
+    train_c = train_c.take(~np.isin(train_c.fold, list(cfg.hold_out)))
     mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)  # a bad store fails here, before any work
     val_ids = split_identities(train_c.identity.tolist(), cfg.val_fraction, cfg.seed + 1)
     is_val = np.isin(train_c.identity, list(val_ids))
@@ -94,12 +114,13 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     if len(set(tr.label.tolist())) < 2:
         raise UserError("the training split needs both real and generated crops")
     net = create(cfg.model)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    mask_head = torch.nn.Conv2d(net.num_features, 1, 1)  # not saved: it only teaches the backbone where blends are
+    opt = torch.optim.AdamW([*net.parameters(), *mask_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
     pairs = paired_identities(tr)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    files = video_files(cfg.data, index)
+    files = video_files(cfg.data, index) if cfg.reference else {}
     val_refs = reference_crops(va, files)   # rendered once; only their logits change during training
 
     def val_metrics() -> dict:
@@ -123,10 +144,13 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                            "test_crops": len(test_c.x)})
         running = []
         for step in range(1, cfg.steps + 1):
-            idx = sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng)
-            x = np.stack([degrade(tr.x[i], rng) for i in idx])
-            y = torch.from_numpy(tr.label[idx].astype(np.float32))
-            loss = loss_fn(net(to_tensor(x, cfg.model.size))[:, 0], y)
+            x, y, masks = batch_images(tr, sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng), cfg.sbi, rng)
+            feats = net.forward_features(to_tensor(x, cfg.model.size))
+            loss = loss_fn(net.forward_head(feats)[:, 0], torch.from_numpy(y))
+            known = np.isfinite(masks[:, 0, 0])  # real crops (no blend) and self-blends; other fakes: unknown
+            if cfg.mask_loss and known.any():
+                m = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(masks[known])[:, None], feats.shape[-2:])
+                loss = loss + cfg.mask_loss * loss_fn(mask_head(feats[torch.from_numpy(known)]), m)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -150,12 +174,17 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         detector.calibration = Calibration.fit(va.label, val_logits)
         footage = va.kind != "still"  # stills teach the frames; video verdicts are calibrated on footage
         va_v = va.take(footage)
-        detector.videos = fit_video_calibrations(va_v, val_logits[footage], video_cues(detector, va_v, val_refs))
+        va_cues = video_cues(detector, va_v, val_refs)
+        detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues)
+        detector.threshold, real_val_p = verdict_threshold(detector, va_v, val_logits[footage], va_cues, cfg.fpr)
         curves = held_out_curves(detector, test_c, video_cues(detector, test_c, reference_crops(test_c, files)))
         metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
                 "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
+                "hold_out": list(cfg.hold_out), "train_folds": sorted(set(tr.fold.tolist()) - {"real"}),
+                "threshold": detector.threshold, "threshold_fpr": cfg.fpr, "threshold_real_videos": len(real_val_p),
+                "threshold_real_people": int(len(np.unique(va_v.identity[va_v.label == 0]))),
                 "test_identities": index["test_identities"], "val_identities": sorted(val_ids), **metrics,
                 "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
         detector.save(cfg.out, info)
@@ -166,6 +195,40 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
             if f.is_file():
                 mlflow.log_artifact(str(f))
     return info
+
+
+def batch_images(c: Crops, idx: np.ndarray, sbi: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The batch's crops, degraded (detector.augment), labels and blend masks; a share `sbi` of its generated crops
+    replaced by self-blends of random real crops (detector.blend), so the generated class is also what blending
+    does to any real face, not only what the generators at hand do. Masks: the blend's for a self-blend, zero for
+    a real crop, NaN (unknown) for a generator's."""
+    from .blend import self_blend
+
+    real = np.flatnonzero(c.label == 0)
+    size = c.x.shape[1:3]
+    out, masks = [], []
+    for i in idx:
+        if c.label[i] == 1 and rng.random() < sbi:
+            j = rng.choice(real)
+            img, mask = self_blend(c.x[j], c.landmarks[j].astype(np.float32), rng)
+        else:
+            img, mask = c.x[i], np.full(size, np.nan if c.label[i] else 0.0, np.float32)
+        out.append(degrade(img, rng))
+        masks.append(mask)
+    return np.stack(out), c.label[idx].astype(np.float32), np.stack(masks).astype(np.float32)
+
+
+def verdict_threshold(detector, va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray], fpr: float) -> tuple[float, np.ndarray]:
+    """The P(fake) above which at most `fpr` of validation real videos (people never trained on) fall, by the
+    conformal rank (the ceil((n + 1)(1 - fpr))-th smallest of n), so that the rate holds for a new real video
+    with at least that probability on average; and those videos' P(fake) as the default scanner scores them."""
+    _, y, s = video_scores(va, logits)
+    temporal = cues.get("temporal", np.full(len(y), np.nan))
+    p = np.array([float(detector.calibrated(v, {"temporal": t})) for v, t in zip(s, temporal)])[y == 0]
+    if not len(p):
+        return 0.5, p
+    k = int(np.ceil((len(p) + 1) * (1 - fpr)))
+    return (float(np.sort(p)[k - 1]) + 1e-6 if k <= len(p) else float(min(1.0, p.max() + 1e-6))), p
 
 
 def paired_identities(c: Crops) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -191,12 +254,12 @@ def sample_batch(by_class: list[np.ndarray], pairs: list, batch: int, pair_fract
 
 def video_files(data: Path, index: dict) -> dict[str, Path]:
     """Video name -> file, for the fakes in `data`/fakes and the real videos the data was built from."""
-    from .scan import find_videos
+    from .sources import list_videos
 
     files = {Path(f["video"]).stem: Path(data) / "fakes" / f["video"] for f in index["fakes"] if "path" in f}
     real = Path(index["config"]["real_videos"])
     if real.is_dir():
-        files |= {p.stem: p for p in find_videos([real])}
+        files |= {p.stem: p for p in list_videos(real)}
     return {k: v for k, v in files.items() if v.is_file()}
 
 
@@ -256,7 +319,7 @@ def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str
     default = np.array([detector.calibrated(s, {"temporal": temporal[i]}) for i, s in enumerate(vs)])
     curves = {"frames": (c.label, logits), "videos": (vy, default), "videos, frames only": (vy, vs)}
     source = np.array([str(c.kind[c.video == v][0]).split("-")[0] for v in vids])
-    for name in ("reenact", "portrait"):
+    for name in ("reenact", "portrait", "other"):
         m = (vy == 0) | (source == name)
         curves[f"videos, {name}"] = (vy[m], default[m])
     if detector.has_cue("reference") and "reference" in cues:
@@ -273,7 +336,7 @@ def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
     vy = curves["videos"][0]
     out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
            "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
-    for name in ("frames only", "reference", "reenact", "portrait"):
+    for name in ("frames only", "reference", "reenact", "portrait", "other"):
         if f"videos, {name}" in curves:
             out[f"test_video_auc_{name.replace(' ', '_')}"] = auc(*curves[f"videos, {name}"])
     if real_pair is not None and len(real_pair[0]):

@@ -42,7 +42,16 @@ _OWN_SPEECH_ORIGINAL = ("vrt_1", "vrt_2", "vrt_3", "vrt_4", "vrt_5")
 def own_speech(data: Path = DEFAULT_SHARED) -> set[str]:
     """Stems of the real clips whose audio is the filmed speaker's own synchronised speech (`own_speech = yes`
     in videos_added.tsv, plus the vrt_* clips): the only footage lip sync can be learned or measured on."""
+    rows = catalogue(data).items()
+    return {stem for stem, r in rows if r["kind"] == "real" and r["own_speech"] == "yes"} | set(_OWN_SPEECH_ORIGINAL)
+
+
+def catalogue(data: Path = DEFAULT_SHARED) -> dict[str, dict[str, str]]:
+    """File stem -> its row of videos_added.tsv (`kind`, `person_or_generator`, `own_speech`, `duration_s`, ...);
+    empty when the folder has no such table (a user's own data)."""
     import csv
 
-    rows = csv.DictReader((data / "videos_added.tsv").read_text().splitlines(), delimiter="\t")
-    return {Path(r["file"]).stem for r in rows if r["kind"] == "real" and r["own_speech"] == "yes"} | set(_OWN_SPEECH_ORIGINAL)
+    table = Path(data) / "videos_added.tsv"
+    if not table.is_file():
+        return {}
+    return {Path(r["file"]).stem: r for r in csv.DictReader(table.read_text().splitlines(), delimiter="\t")}

@@ -1,7 +1,9 @@
 """The detector: data building, a tiny training run, scanning, the JSON schema and bad inputs."""
+import base64
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,12 +23,13 @@ def tiny_data(shared, speech_3s, tmp_path_factory):
 
     d = tmp_path_factory.mktemp("det")
     for folder, source, names in (("real", "real_videos", ("vrt_2.mp4", "vrt_3.mp4")),
-                                  ("portraits", "portraits", ("lp_s9.jpg", "lp_s1.jpg"))):
+                                  ("portraits", "portraits", ("lp_s9.jpg", "lp_s1.jpg")),
+                                  ("other", "other_fakes", ("sadtalkervls_wav2lip.mp4", "liveportrait_inference.gif"))):
         (d / folder).mkdir()
         for name in names:
             (d / folder / name).symlink_to(shared / source / name)
-    index = build(DataConfig(d / "real", d / "data", d / "portraits", speech_3s.parent, fake_seconds=2.0, real_rate=3.0,
-                             test_fraction=0.5, sizes=(128, 256), stills=True))
+    index = build(DataConfig(d / "real", d / "data", d / "portraits", speech_3s.parent, d / "other", fake_seconds=2.0,
+                             real_rate=3.0, max_crops=8, test_fraction=0.5, sizes=(128, 256), stills=True))
     return d, index
 
 
@@ -43,6 +46,12 @@ def test_data_is_split_by_identity(tiny_data):
     real = z["label"] == 0
     assert not np.array_equal(z["crops"][real], z["crops_marked"][real])   # real crops also come watermarked
     assert np.array_equal(z["crops"][~real], z["crops_marked"][~real])
+    assert max(np.unique(z["video"], return_counts=True)[1]) <= 8  # at most max_crops per video
+    other = z["kind"] == "other"  # another generator's fakes: its family's fold; a side-by-side montage is left out
+    assert set(z["video"][other].tolist()) == {"sadtalkervls_wav2lip"} and set(z["fold"][other].tolist()) == {"lipsync"}
+    assert set(z["fold"][~real & ~other].tolist()) == {"likeness"} and set(z["fold"][real].tolist()) == {"real"}
+    lm = z["landmarks"].astype(np.float32)  # face-mesh landmarks in crop pixels, for self-blending
+    assert lm.shape == (len(z["label"]), 478, 2) and 20 < np.median(lm[..., 0]) < 108 and 20 < np.median(lm[..., 1]) < 108
 
 
 def test_tiny_training_decreases_loss_and_logs(tiny_data):
@@ -53,12 +62,28 @@ def test_tiny_training_decreases_loss_and_logs(tiny_data):
                       tracking_uri=f"sqlite:///{d}/mlflow.db", model=DetectorConfig(arch="resnet18", size=64))
     info = train(cfg)
     assert info["final_train_loss"] < info["first_train_loss"]
+    assert 0 < info["threshold"] < 1 and info["threshold_real_videos"] >= 1
     assert info["test_videos"] >= 2 and 0 <= info["test_video_auc_reenact"] <= 1  # footage against reenactments alone
     assert cfg.out.is_file() and cfg.out.with_suffix(".roc.png").is_file()
+    assert info["train_folds"] == ["likeness", "lipsync"]
     import mlflow
 
     run = mlflow.MlflowClient(cfg.tracking_uri).get_run(info["mlflow_run"])
     assert run.data.params["model.arch"] == "resnet18" and "val_frame_auc" in run.data.metrics
+
+
+def test_leave_family_out_never_trains_on_the_fold_it_scores(tiny_data):
+    from detector.protocol import leave_family_out
+    from detector.train import TrainConfig
+
+    d, _ = tiny_data
+    base = TrainConfig(data=d / "data", steps=6, batch=8, eval_every=3, tracking_uri=f"sqlite:///{d}/mlflow.db",
+                       model=DetectorConfig(arch="resnet18", size=64))
+    rows = leave_family_out(base, ["lipsync"], d / "folds")
+    info = json.loads((d / "folds" / "hold_out_lipsync.json").read_text())
+    assert info["hold_out"] == ["lipsync"] and info["train_folds"] == ["likeness"]
+    assert [r["family"] for r in rows] == ["sadtalkervls", "fold lipsync"]
+    assert rows[0]["fakes"] == 1 and rows[0]["real"] >= 1 and 0 <= rows[0]["auc"] <= 1
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +220,10 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     r = _cli("scan", bad, audio_only, image, llama, video, "--json", "--max-seconds", 2, "--report", report)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 5 and all(row["schema"] == 4 for row in rows)  # speech.wav once, though named twice
+    assert len(rows) == 5 and all(row["schema"] == 5 for row in rows)  # speech.wav once, though named twice
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
             "face_tracks", "timeline", "provenance", "temporal_consistency", "face_motion", "reference_logit", "error",
-            "seconds_scanned", "scan_time_s"}
+            "seconds_scanned", "scan_time_s", "most_suspicious"}
     assert all(keys <= set(row) for row in rows)
     by_name = {row["file"].rsplit("/", 1)[-1]: row for row in rows}
     assert by_name["corrupt.mp4"]["status"] == "error" and by_name["corrupt.mp4"]["error"]
@@ -207,7 +232,7 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
         assert by_name[still]["status"] == "skipped" and by_name[still]["probability_fake"] is None
         assert "still JPEG image" in by_name[still]["error"]
     assert by_name["vrt_5.mp4"]["status"] == "ok" and by_name["vrt_5.mp4"]["timeline"]
-    assert report.is_file() and "<svg" in report.read_text()
+    assert report.is_file() and "<svg" in report.read_text() and "data:image/jpeg;base64," in report.read_text()
     empty = tmp_path / "empty"
     empty.mkdir()
     r = _cli("scan", empty)
@@ -258,3 +283,18 @@ def test_temporal_cue_leaves_out_a_pan_over_a_still_portrait(shipped, mona_lisa,
     r = scan([still], ScanConfig(rate=4.0, provenance=False))[0]
     assert r.status == "ok" and r.probability_fake is not None
     assert r.face_motion is not None and r.face_motion < MIN_MOTION and r.temporal_consistency is None
+
+
+def test_a_folder_scan_finds_mpg_mov_and_gif_and_skips_a_text_file(shipped, shared, tmp_path):
+    """#23: every video PyAV opens is scanned, whatever its container; anything else is reported with a reason."""
+    for name in ("real_videos/lipnet_GRID_lrwp9a.mpg", "other_fakes/atvgnet_results.mov", "real_videos/lrwtcn_original.gif"):
+        (tmp_path / Path(name).name).symlink_to(shared / name)
+    (tmp_path / "notes.txt").write_text("not a video\n")
+    results = {Path(r.file).name: r for r in scan([tmp_path], ScanConfig(rate=2.0, max_seconds=1.5, provenance=False))}
+    assert len(results) == 4
+    for name in ("lipnet_GRID_lrwp9a.mpg", "atvgnet_results.mov", "lrwtcn_original.gif"):
+        r = results[name]
+        assert r.status == "ok" and r.probability_fake is not None, (name, r.error)
+        m = r.most_suspicious  # the crop a moderator sees: a real JPEG of a face
+        assert m and 0 <= m["t"] <= 1.6 and base64.b64decode(m["jpeg"])[:3] == b"\xff\xd8\xff"
+    assert results["notes.txt"].status == "skipped" and results["notes.txt"].error == "not a video: a text file"

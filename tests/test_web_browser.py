@@ -60,4 +60,6 @@ def test_scan_page_shows_verdicts_and_timelines(page, shared):
     assert len(rows) == 2
     assert len(page.query_selector_all("#scan-table svg.timeline polyline")) == 2
     assert all(r.get_attribute("class") in ("real", "fake") for r in rows)
+    faces = page.query_selector_all("#scan-table figure.suspicious img")  # the face each verdict rests on, decoded
+    assert len(faces) == 2 and all(f.evaluate("i => i.complete && i.naturalWidth === 128") for f in faces)
     page.screenshot(path=str(SHOTS / "scan.png"), full_page=True)

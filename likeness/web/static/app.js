@@ -111,6 +111,11 @@ function timelineSvg(r, w = 240, h = 48) {
     `<rect width="${w}" height="${h}" fill="#f3f3f6"/><line x1="0" x2="${w}" y1="${thr}" y2="${thr}" stroke="#c33" stroke-dasharray="3,3"/>` +
     `<polyline points="${pts}" fill="none" stroke="#225" stroke-width="2"/></svg>`;
 }
+function suspiciousImg(m) {
+  if (!m) return "-";
+  return `<figure class="suspicious"><img src="data:image/jpeg;base64,${esc(m.jpeg)}" width="96" height="96" alt="most suspicious face">` +
+    `<figcaption>${Number(m.t).toFixed(1)} s, P ${Number(m.probability_fake).toFixed(2)}</figcaption></figure>`;
+}
 async function scanFiles(files) {
   if (!files.length) return;
   $("scan-result").hidden = true;
@@ -124,6 +129,7 @@ async function scanFiles(files) {
       const p = r.provenance || {};
       return `<tr class="${esc(r.verdict)}"><td>${esc(r.file)}</td><td><b>${esc(r.verdict)}</b>${r.error ? "<br>" + esc(r.error) : ""}</td>` +
         `<td>${r.probability_fake == null ? "-" : r.probability_fake.toFixed(2)}</td><td>${r.face_tracks}</td>` +
+        `<td>${suspiciousImg(r.most_suspicious)}</td>` +
         `<td>${timelineSvg(r)}</td><td>${esc(p.summary || p.error || "-")}</td></tr>`;
     }).join("");
     $("scan-json").href = URL.createObjectURL(new Blob([JSON.stringify(done.result, null, 2)], { type: "application/json" }));
