@@ -19,12 +19,15 @@ def register(app: typer.Typer) -> None:
 
 @friendly_errors
 def run(
-    suite: str = typer.Option("quick", help="quick (a few minutes, the CI smoke test) or full (the published numbers)."),
+    suite: str = typer.Option("quick", help="quick (a few minutes, the CI smoke test), full (the published numbers) or "
+                              "xgen (detectors on your labelled folders: --real and --fakes)."),
     out: Path = typer.Option(None, help="Output folder (default: reports/eval-SUITE)."),
     data: Path = typer.Option(DEFAULT_SHARED, help="Shared data folder with portraits/, speech/, real_videos/."),
     portraits: list[Path] = typer.Option(None, "--portrait", help="Use these portraits instead of the suite's."),
     speech: list[Path] = typer.Option(None, "--speech", help="Use these speech clips instead of the suite's."),
-    real: list[Path] = typer.Option(None, "--real", help="Use these real videos instead of the suite's."),
+    real: list[Path] = typer.Option(None, "--real", help="Use these real videos (files or folders) instead of the suite's."),
+    fakes: list[Path] = typer.Option(None, "--fakes", help="xgen: folders of fakes (family: the subfolder or the "
+                                     "file-name prefix)."),
     detector: list[str] = typer.Option(None, "--detector", help="Extra detector NAME=module:function (frames -> score, "
                                        "or a class with .name and .score(path))."),
     seed: int = typer.Option(0),
@@ -35,6 +38,8 @@ def run(
     from eval.run import run_eval
     from eval.suite import suite as make_suite
 
+    if suite == "xgen":
+        return _xgen(real or [], fakes or [], out or Path("reports/eval-xgen"), detector or [], tracking_uri)
     cfg = make_suite(suite, data)
     cfg.seed = seed
     cfg.portraits, cfg.speech, cfg.real_videos = portraits or cfg.portraits, speech or cfg.speech, real or cfg.real_videos
@@ -50,6 +55,19 @@ def run(
                    + "".join(f", {p} {r['video_auc']:.3f}" for p, r in rows.items() if p != "none" and "video_auc" in r))
     if m["counts"]["errors"]:
         typer.echo(f"  {m['counts']['errors']} problems recorded (see the report)")
+
+
+def _xgen(real: list[Path], fakes: list[Path], out: Path, detector: list[str], tracking_uri: str | None) -> None:
+    from eval.detectors import build_detectors
+    from eval.xgen import run_xgen
+
+    with progress_bar("scoring") as update:
+        m = run_xgen(real, fakes, out, build_detectors(detector), tracking_uri, lambda stage, i, n: update(i, n, stage))
+    typer.echo((out / "table.md").read_text())
+    typer.echo(f"{m['videos']['real']} real and {m['videos']['fake']} fake videos -> {out / 'metrics.json'} "
+               f"(MLflow run {m['mlflow_run']})")
+    for e in m["errors"]:
+        typer.echo(f"  {e['detector']} could not score {e['video']}: {e['error']}")
 
 
 @friendly_errors

@@ -42,6 +42,7 @@ class LikenessDetector:
         from detector.scan import ScanConfig, Scanner
 
         self._scanner = Scanner(ScanConfig(provenance=False, checkpoint=checkpoint, **self.scan_options))
+        self.threshold = self._scanner.detector.threshold  # its verdict threshold (on the score below)
 
     def score(self, path: Path) -> Score:
         r = self._scanner.scan_file(path)

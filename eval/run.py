@@ -204,7 +204,7 @@ def _versions() -> dict:
         except PackageNotFoundError:
             pass
     from detector.model import DEFAULT_CHECKPOINT as det
-    from generator.motion.train import DEFAULT_CHECKPOINT as dit
+    from generator.motion.dit_motion import DEFAULT_CHECKPOINT as dit
 
     for name, p in (("detector_checkpoint", det), ("motion_checkpoint", dit)):
         if p.with_suffix(".json").is_file():

@@ -43,14 +43,24 @@ class SuiteConfig:
         return [(p, self.speech[i % len(self.speech)]) for i, p in enumerate(self.portraits)]
 
 
-def _held_out() -> tuple[list[str], list[str]]:
-    """(real video stems, portrait stems) the shipped detector held out for testing."""
+def _held_out(data: Path) -> tuple[list[str], list[str]]:
+    """(real video stems, portrait stems) of the identities the shipped detector held out for testing."""
     from detector.model import DEFAULT_CHECKPOINT
+    from detector.sources import real_videos
 
     info = DEFAULT_CHECKPOINT.with_suffix(".json")
-    ids = json.loads(info.read_text()).get("test_identities", []) if info.is_file() else []
-    return ([i for i in ids if not i.startswith("portrait:")],
-            [i.split(":", 1)[1] for i in ids if i.startswith("portrait:")])
+    ids = set(json.loads(info.read_text()).get("test_identities", []) if info.is_file() else [])
+    from detector.faces import video_seconds
+    from likeness.shared_data import own_speech
+
+    held = [v for v in real_videos(data / "real_videos") if v.identity in ids] if (data / "real_videos").is_dir() else []
+    speaking = own_speech(data) if (data / "videos_added.tsv").is_file() else set()
+    held.sort(key=lambda v: (v.path.stem not in speaking, -video_seconds(v.path)))  # own voice first, longest first
+    firsts: list[str] = []  # then one clip per person before a second of anyone's
+    for v in held:
+        if v.identity not in {w.identity for w in held if w.path.stem in firsts}:
+            firsts.append(v.path.stem)
+    return firsts + [v.path.stem for v in held if v.path.stem not in firsts], sorted(i.split(":", 1)[1] for i in ids if i.startswith("portrait:"))
 
 
 def _pick(folder: Path, stems: list[str], n: int) -> list[Path]:
@@ -63,7 +73,7 @@ def suite(name: str, shared: Path) -> SuiteConfig:
     data = Path(shared)
     if not (data / "portraits").is_dir():
         raise UserError(f"shared data not found at {data} (expected portraits/, speech/, real_videos/); pass --data")
-    reals, portraits = _held_out()
+    reals, portraits = _held_out(data)
     reals = reals or ["lp_driving_d6", "lp_driving_d11", "lp_driving_d12", "lp_driving_d9"]
     portraits = portraits or ["lp_s1", "st_people_0", "lp_s4", "lp_s8"]
     if name == "quick":
@@ -80,4 +90,4 @@ def suite(name: str, shared: Path) -> SuiteConfig:
             sweep_pairs=4,
             perturbations=["none", "crf18", "crf23", "crf28", "crf35", "resize0.5", "resize0.25", "resize0.5-crf28",
                            "crop0.9", "blur", "noise", "brightness", "fps30", "tamper"])
-    raise UserError(f"unknown suite {name!r}; choose quick or full")
+    raise UserError(f"unknown suite {name!r}; choose quick, full or xgen")

@@ -1,6 +1,7 @@
 """The evaluation harness: metrics with known answers, real perturbations, and the quick suite end to end."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -168,3 +169,31 @@ def test_unusable_tracking_store_is_a_clear_error(tmp_path):
 
     with pytest.raises(UserError, match="cannot use the MLflow tracking store bogus://"):
         start_mlflow("bogus://nowhere", "likeness-test")
+
+
+@pytest.mark.slow
+def test_xgen_suite_scores_families_from_labelled_folders(shared, tmp_path):
+    """`--suite xgen`: fakes grouped by family (subfolder), real videos by source; ours and a plug-in detector."""
+    import mlflow
+
+    from eval.detectors import build_detectors
+    from eval.xgen import run_xgen
+
+    real, fakes = tmp_path / "real", tmp_path / "fakes"
+    for folder, names in ((real, ("real_videos/lrwtcn_original.gif", "real_videos/lipnet_GRID_lrwp9a.mpg")),
+                          (fakes / "keypoint", ("other_fakes/sda_example.gif",)),
+                          (fakes / "swap", ("other_fakes/ffpp_FaceSwap_c23_videos_634_660.mp4",))):
+        folder.mkdir(parents=True)
+        for name in names:
+            (folder / Path(name).name).symlink_to(shared / name)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    m = run_xgen([real], [fakes], tmp_path / "out", build_detectors([f"naive={__name__}:brightness_detector"], plugins=False), uri)
+    assert m["videos"] == {"real": 2, "fake": 2}
+    ours = m["detectors"]["likeness"]
+    assert set(ours["families"]) == {"keypoint", "swap", "all"} and ours["families"]["all"]["fakes"] == 2
+    assert 0 <= ours["families"]["all"]["auc"] <= 1 and 0 < ours["threshold"] < 1
+    assert set(ours["false_positive_rate_by_source"]) == {"lrwtcn", "lipnet"}
+    assert m["detectors"]["naive"]["threshold"] is None and len(m["detectors"]["naive"]["scores"]) == 4
+    assert "| likeness | swap | 1 |" in (tmp_path / "out" / "table.md").read_text()
+    run = mlflow.tracking.MlflowClient(uri).get_run(m["mlflow_run"])
+    assert run.data.metrics["likeness.all.video_auc"] == ours["families"]["all"]["auc"]
