@@ -35,7 +35,7 @@ from generator.motion.controls import Controls  # noqa: E402
 from generator.motion.data import FPS, find_videos, prepare_video  # noqa: E402
 from generator.motion.dit_motion import DiTMotion  # noqa: E402
 from generator.motion.procedural import procedural_motion  # noqa: E402
-from generator.motion.train import DEFAULT_CHECKPOINT  # noqa: E402
+from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402
 from generator.phones import BLOCK_S, CONTEXT_S, align_text  # noqa: E402
 from generator.render.renderer import make_renderer  # noqa: E402
 from generator.video import probe, read_frames  # noqa: E402

@@ -22,7 +22,7 @@ from benchmarks.results import bench_parser, machine, write_section  # noqa: E40
 from eval.judges import mouth_track  # noqa: E402
 from eval.lipsync import audio_envelope, lip_sync  # noqa: E402
 from generator.audio import load_audio  # noqa: E402
-from generator.motion.train import DEFAULT_CHECKPOINT  # noqa: E402
+from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402
 from generator.video import probe, read_frames  # noqa: E402
 from likeness.errors import UserError  # noqa: E402
 

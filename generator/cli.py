@@ -82,7 +82,8 @@ def train_motion(
     tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
 ) -> None:
     """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""
-    from generator.motion.train import DEFAULT_CHECKPOINT, TrainConfig, train
+    from generator.motion.dit_motion import DEFAULT_CHECKPOINT
+    from generator.motion.train import TrainConfig, train
 
     cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, batch=batch, seed=seed,
                       val_names=tuple(v for v in val.split(",") if v), shared=shared, tracking_uri=tracking_uri)

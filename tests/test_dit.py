@@ -7,7 +7,8 @@ from generator.motion.controls import Controls
 from generator.motion.data import FPS, prepare
 from generator.motion.dit import DiTConfig
 from generator.motion.dit_motion import DiTMotion
-from generator.motion.train import DEFAULT_CHECKPOINT, TrainConfig, train
+from generator.motion.dit_motion import DEFAULT_CHECKPOINT
+from generator.motion.train import TrainConfig, train
 from likeness.errors import UserError
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,8 @@ from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
 from .data import FPS, audio_matrix, loudness_reference, normalise_loudness
-from .train import DEFAULT_CHECKPOINT
+
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
 
 STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window); phones need more
 _CONDITIONED = ("smile", "brow_raise")

@@ -16,8 +16,8 @@ from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT, own_speech
 from .. import latent
 from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, split_by_identity
 from .dit import CONTROL_NAMES, DiTConfig
+from .dit_motion import DEFAULT_CHECKPOINT
 
-DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"
 _E = {k: len(latent.POSE) + i for i, k in enumerate(latent.EXPRESSION)}
 _P = {k: i for i, k in enumerate(latent.POSE)}
 MOUTH = ("jaw_open", "mouth_stretch", "lip_pucker", "upper_lip", "lower_lip")
