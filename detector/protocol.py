@@ -50,8 +50,10 @@ def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: f
     and frames only), TPR at `fpr`, fakes caught and real videos called fake at the detector's threshold."""
     real = scores["label"] == 0
     rows = []
+    fake = scores["label"] == 1
     families = sorted(set(scores["source"][scores["fold"] == fold].tolist()))
-    for name, m in [(f, scores["source"] == f) for f in families] + [(f"fold {fold}", scores["fold"] == fold)]:
+    # a family and a real source can share a prefix (DreamTalk's fakes and the MEAD clips from its repository)
+    for name, m in [(f, fake & (scores["source"] == f)) for f in families] + [(f"fold {fold}", scores["fold"] == fold)]:
         sel = real | m
         y, p = scores["label"][sel], scores["p"][sel]
         rows.append({"fold": fold, "family": name, "fakes": int(m.sum()), "real": int(real.sum()),
