@@ -180,7 +180,7 @@ def split_identities(identities: list[str], test_fraction: float, seed: int) -> 
     return test
 
 
-def crop_video(v: Video, kind: str, rate: float, max_crops: int, mark, bits) -> list[tuple]:
+def crop_video(v: Video, rate: float, max_crops: int, mark, bits) -> list[tuple]:
     """(crop, watermarked crop, landmarks in crop pixels, t) for up to `max_crops` frames spread over the video;
     real frames also get the generator's watermark, embedded at full frame size as the generator does."""
     from generator.face.analysis import align_transform, warp_aligned
@@ -232,7 +232,7 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
         h.update(v.path.read_bytes() if kind in ("real", "other") else b"")
         rate = cfg.real_rate if v.label == 0 else cfg.fake_rate
         bits = Payload.new(int(rng.integers(0, 1 << 16))).bits()
-        for crop, marked, lm, t in crop_video(v, kind, cfg.still_rate if kind == "still" else rate, cfg.max_crops, mark, bits):
+        for crop, marked, lm, t in crop_video(v, cfg.still_rate if kind == "still" else rate, cfg.max_crops, mark, bits):
             rows.append((crop, marked, lm))
             meta.append((v.identity, v.path.stem, kind, v.label, t, v.source, v.fold))
     if not rows:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .train import Crops, TrainConfig, auc, train, video_cues, video_scores
+from .train import Crops, TrainConfig, auc, crops_of, scanner_p, train, video_cues, video_scores
 
 
 def tpr_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
@@ -28,9 +28,7 @@ def tpr_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
 def all_crops(data: Path) -> tuple[Crops, np.ndarray]:
     """Every crop of the data as the scanner would see it (real crops without the watermark), and which belong to
     the held-out (test) identities."""
-    z = np.load(Path(data) / "crops.npz")
-    c = Crops(z["crops"], z["label"], z["video"], z["kind"], z["identity"], z["t"], z["landmarks"], z["source"], z["fold"])
-    return c, z["test"]
+    return crops_of(np.load(Path(data) / "crops.npz"))
 
 
 def score_videos(detector, c: Crops) -> dict[str, np.ndarray]:
@@ -41,8 +39,7 @@ def score_videos(detector, c: Crops) -> dict[str, np.ndarray]:
     temporal = video_cues(detector, c)["temporal"]
     first = np.array([np.flatnonzero(c.video == v)[0] for v in vids])
     return {"video": vids, "label": y, "source": c.source[first], "fold": c.fold[first],
-            "p": np.array([float(detector.calibrated(v, {"temporal": t})) for v, t in zip(s, temporal)]),
-            "p_frames": np.array([float(detector.calibrated(v)) for v in s])}
+            "p": scanner_p(detector, s, temporal), "p_frames": scanner_p(detector, s)}
 
 
 def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: float = 0.05) -> list[dict]:

@@ -98,7 +98,7 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
 def not_a_video(path: Path) -> str | None:
     """Why `path` is not scanned (a still image, audio, not media at all), judged by its first bytes; None for a
     video or a file whose type is unknown (the decoder then decides)."""
-    from likeness.sniff import sniff_file
+    from likeness.sniff import looks_like_text, sniff_file
 
     try:
         typed = sniff_file(path)
@@ -108,20 +108,9 @@ def not_a_video(path: Path) -> str | None:
         return f"not a video: a still {typed[1].upper()} image (the detector is calibrated on videos only)"
     if typed and typed[0] == "audio":
         return f"not a video: {typed[1].upper()} audio"
-    if typed is None and _is_text(path):
+    if typed is None and looks_like_text(path):
         return "not a video: a text file"
     return None
-
-
-def _is_text(path: Path) -> bool:
-    """The file's first 4 KiB decode as UTF-8 without control characters other than whitespace (no video does)."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        text = head[: e.start].decode("utf-8") if e.start > len(head) - 4 else ""
-    return bool(head) and bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)
 
 
 class Scanner:

@@ -64,6 +64,15 @@ class Crops:
         return Crops(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
 
 
+def crops_of(z, images: str = "crops") -> tuple[Crops, np.ndarray]:
+    """The Crops of an opened crops.npz (`images`: "crops", or "crops_marked" for real crops with the watermark) and
+    which belong to the held-out (test) identities."""
+    if "fold" not in z:
+        raise UserError("the detector data was built by an older `likeness train detector-data`; build it again")
+    return Crops(z[images], z["label"], z["video"], z["kind"], z["identity"], z["t"], z["landmarks"], z["source"],
+                 z["fold"]), z["test"]
+
+
 def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple[np.ndarray, np.ndarray]]:
     """(train, test) crops split by identity as recorded by the data builder, its index, and the real test
     crops without and with the watermark (to check that the detector ignores the mark)."""
@@ -71,11 +80,7 @@ def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple
     if not (data / "crops.npz").is_file():
         raise UserError(f"no detector data in {data}; run `likeness train detector-data --out {data}`")
     z = np.load(data / "crops.npz")
-    if "fold" not in z:
-        raise UserError(f"{data} was built by an older `likeness train detector-data`; build it again")
-    c = Crops(z["crops_marked"] if marked_real else z["crops"], z["label"], z["video"], z["kind"], z["identity"], z["t"],
-              z["landmarks"], z["source"], z["fold"])
-    test = z["test"]
+    c, test = crops_of(z, "crops_marked" if marked_real else "crops")
     real_test = test & (z["label"] == 0)
     return (c.take(~test), c.take(test), json.loads((data / "index.json").read_text()),
             (z["crops"][real_test], z["crops_marked"][real_test]))
@@ -223,8 +228,7 @@ def verdict_threshold(detector, va: Crops, logits: np.ndarray, cues: dict[str, n
     conformal rank (the ceil((n + 1)(1 - fpr))-th smallest of n), so that the rate holds for a new real video
     with at least that probability on average; and those videos' P(fake) as the default scanner scores them."""
     _, y, s = video_scores(va, logits)
-    temporal = cues.get("temporal", np.full(len(y), np.nan))
-    p = np.array([float(detector.calibrated(v, {"temporal": t})) for v, t in zip(s, temporal)])[y == 0]
+    p = scanner_p(detector, s, cues.get("temporal"))[y == 0]
     if not len(p):
         return 0.5, p
     k = int(np.ceil((len(p) + 1) * (1 - fpr)))
@@ -282,6 +286,13 @@ def frame_references(c: Crops, per_video: np.ndarray) -> np.ndarray:
     return per_video[np.searchsorted(np.unique(c.video), c.video)]
 
 
+def scanner_p(detector, mean_logits: np.ndarray, temporal: np.ndarray | None = None) -> np.ndarray:
+    """Per video, P(fake) as the default scanner gives it: the mean frame logit, with the warp consistency where it
+    was measured (`temporal`, NaN where not; None: frames alone)."""
+    t = np.full(len(mean_logits), np.nan) if temporal is None else temporal
+    return np.array([float(detector.calibrated(v, {"temporal": x})) for v, x in zip(mean_logits, t)])
+
+
 def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per video of `c` (in `video_scores` order): its warp consistency (detector.temporal) and, where its
     reference rendering is at hand, the logit on it; NaN where a cue cannot be measured."""
@@ -316,7 +327,7 @@ def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str
     logits = detector.logits(c.x)
     vids, vy, vs = video_scores(c, logits)
     temporal = cues.get("temporal", np.full(len(vids), np.nan))
-    default = np.array([detector.calibrated(s, {"temporal": temporal[i]}) for i, s in enumerate(vs)])
+    default = scanner_p(detector, vs, temporal)
     curves = {"frames": (c.label, logits), "videos": (vy, default), "videos, frames only": (vy, vs)}
     source = np.array([str(c.kind[c.video == v][0]).split("-")[0] for v in vids])
     for name in ("reenact", "portrait", "other"):

@@ -42,3 +42,14 @@ def sniff(head: bytes) -> tuple[str, str, str] | None:
 def sniff_file(path: str | Path) -> tuple[str, str, str] | None:
     with open(path, "rb") as f:
         return sniff(f.read(HEAD))
+
+
+def looks_like_text(path: str | Path) -> bool:
+    """The file's first 4 KiB decode as UTF-8 without control characters other than whitespace (no media file does)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:  # a multi-byte character cut at the 4 KiB mark is still text
+        text = head[: e.start].decode("utf-8") if e.start > len(head) - 4 else ""
+    return bool(text) and all(c.isprintable() or c in "\n\r\t" for c in text)
