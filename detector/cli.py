@@ -21,6 +21,7 @@ def scan(
     paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 5)."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
+    csv_out: Path = typer.Option(None, "--csv", help="Also write the results here as CSV (one row per file)."),
     rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
     max_seconds: float = typer.Option(None, help="Scan only the first N seconds of each video."),
     no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark/manifest check."),
@@ -40,6 +41,8 @@ def scan(
 
     if report:
         check_destination(report, "--report")
+    if csv_out:
+        check_destination(csv_out, "--csv")
     cfg = ScanConfig(rate=rate, max_seconds=max_seconds, provenance=not no_provenance,
                      temporal=temporal, reference=reference, checkpoint=checkpoint)
     with progress_bar("scanning") as update:
@@ -63,6 +66,14 @@ def scan(
         write_report(results, report, checkpoint)
         if not as_json:
             typer.echo(f"report: {report}")
+    if csv_out:
+        from detector.scan import results_csv
+        from likeness.files import atomic_path
+
+        with atomic_path(csv_out) as tmp:
+            Path(tmp).write_text(results_csv(r.to_dict() for r in results))
+        if not as_json:
+            typer.echo(f"csv: {csv_out}")
 
 
 @friendly_errors

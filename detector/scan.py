@@ -64,6 +64,33 @@ class ScanResult:
         return {"schema": SCHEMA_VERSION, **asdict(self)}
 
 
+#: Columns of a scan as CSV (`results_csv`): one row per file, the nested parts left to the JSON.
+CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "temporal_consistency", "face_motion",
+               "face_tracks", "frames_with_face", "frames_sampled", "seconds_scanned", "provenance", "watermark_found",
+               "manifest_valid", "error")
+
+
+def _cell(v):
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ (or tab, CR) is prefixed with ' (OWASP)."""
+    return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+
+
+def results_csv(results: Iterable[dict]) -> str:
+    """Scan results (`ScanResult.to_dict()`) as CSV text, one row per file."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_COLUMNS, extrasaction="ignore")
+    w.writeheader()
+    for r in results:
+        prov = r.get("provenance") or {}
+        row = {**r, "provenance": prov.get("verdict"), "watermark_found": prov.get("watermark_found"),
+               "manifest_valid": prov.get("manifest_valid")}
+        w.writerow({k: _cell(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
 @dataclass
 class SampledFaces:
     """What `Scanner.sample` found in a video: the sampled frames' face crops and the first frame with a face."""

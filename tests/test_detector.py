@@ -1,5 +1,6 @@
 """The detector: data building, a tiny training run, scanning, the JSON schema and bad inputs."""
 import base64
+import csv
 import json
 import subprocess
 import sys
@@ -217,7 +218,9 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
     llama = shared / "portraits" / "lp_s23.jpg"
     report = tmp_path / "report.html"
     video = shared / "real_videos" / "vrt_5.mp4"
-    r = _cli("scan", bad, audio_only, image, llama, video, "--json", "--max-seconds", 2, "--report", report)
+    table = tmp_path / "scan.csv"
+    r = _cli("scan", bad, audio_only, image, llama, video, "--json", "--max-seconds", 2, "--report", report,
+             "--csv", table)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 5 and all(row["schema"] == 5 for row in rows)  # speech.wav once, though named twice
@@ -233,6 +236,11 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
         assert "still JPEG image" in by_name[still]["error"]
     assert by_name["vrt_5.mp4"]["status"] == "ok" and by_name["vrt_5.mp4"]["timeline"]
     assert report.is_file() and "<svg" in report.read_text() and "data:image/jpeg;base64," in report.read_text()
+    with open(table, newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert [(c["file"], c["verdict"]) for c in csv_rows] == [(row["file"], row["verdict"]) for row in rows]
+    r = _cli("scan", video, "--csv", tmp_path)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: --csv {tmp_path} is a folder; give a file name"
     empty = tmp_path / "empty"
     empty.mkdir()
     r = _cli("scan", empty)

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import requests
 
-from likeness.web.app import ServeConfig, scan_csv
+from detector.scan import results_csv
+from likeness.web.app import ServeConfig
 from likeness.web.uploads import Limits, Storage, orphans
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +119,7 @@ def test_job_errors_name_the_clients_file_never_a_server_path(guarded, speech_3s
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
     rows = [{"file": "=SUM(1+1).mp4", "status": "ok"}, {"file": "+HYPERLINK(\"x\").mp4"}, {"file": "@cmd.mp4"},
             {"file": "-2+3.mp4"}, {"file": "plain.mp4", "probability_fake": -0.5}]
-    lines = scan_csv(rows).splitlines()[1:]
+    lines = results_csv(rows).splitlines()[1:]
     assert [line.split(",")[0] for line in lines[:4]] == ["'=SUM(1+1).mp4", '"\'+HYPERLINK(""x"").mp4"', "'@cmd.mp4",
                                                          "'-2+3.mp4"]
     assert lines[4].startswith("plain.mp4,") and ",-0.5," in lines[4]  # numbers stay numbers
