@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from detector.model import DEFAULT_CHECKPOINT, Detector  # noqa: E402
-from detector.protocol import all_crops, fold_rows, leave_family_out, score_videos, tpr_at_fpr  # noqa: E402
+from detector.protocol import all_crops, fold_rows, leave_family_out, score_videos  # noqa: E402
 from detector.scan import ScanConfig, Scanner  # noqa: E402
 from detector.sources import FOLDS, real_videos  # noqa: E402
-from detector.train import TrainConfig, auc  # noqa: E402
+from detector.train import TrainConfig  # noqa: E402
+from likeness.metrics import auc, tpr_at_fpr  # noqa: E402
 from eval.perturb import perturb_file  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
 

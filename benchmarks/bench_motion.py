@@ -32,7 +32,8 @@ from eval.motion import diversity, frechet_distance, head_stats, standardise, wi
 from generator.audio import features, load_audio  # noqa: E402
 from generator.face.analysis import analyze  # noqa: E402
 from generator.motion.controls import Controls  # noqa: E402
-from generator.motion.data import FPS, find_videos, prepare_video  # noqa: E402
+from generator.latent import FPS  # noqa: E402
+from generator.motion.data import find_videos, prepare_video  # noqa: E402
 from generator.motion.dit_motion import DiTMotion  # noqa: E402
 from generator.motion.procedural import procedural_motion  # noqa: E402
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402

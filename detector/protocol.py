@@ -14,15 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from .train import Crops, TrainConfig, auc, crops_of, scanner_p, train, video_cues, video_scores
+from likeness.metrics import auc, tpr_at_fpr
 
-
-def tpr_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
-    """The share of positives above the score that at most `fpr` of negatives exceed."""
-    neg, pos = s[y == 0], s[y == 1]
-    if not len(neg) or not len(pos):
-        return float("nan")
-    return float((pos > np.quantile(neg, 1 - fpr, method="higher")).mean())
+from .train import Crops, TrainConfig, crops_of, scanner_p, train, video_cues, video_scores
 
 
 def all_crops(data: Path) -> tuple[Crops, np.ndarray]:

@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from likeness.errors import UserError
+from likeness.metrics import auc
 
 from .augment import degrade
 from .calibration import Calibration, VideoCalibration
@@ -84,12 +85,6 @@ def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple
     real_test = test & (z["label"] == 0)
     return (c.take(~test), c.take(test), json.loads((data / "index.json").read_text()),
             (z["crops"][real_test], z["crops_marked"][real_test]))
-
-
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, s)) if len(set(y.tolist())) == 2 else float("nan")
 
 
 def video_scores(c: Crops, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -41,7 +41,7 @@ def xgen_videos(real: list[Path], fakes: list[Path]):
 def run_xgen(real: list[Path], fakes: list[Path], out: Path, detectors: list, tracking_uri: str | None = None,
              progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Score every video with every detector; write metrics.json and table.md into `out`, log to MLflow."""
-    from detector.protocol import tpr_at_fpr
+    from likeness.metrics import tpr_at_fpr
     from likeness.tracking import start_mlflow
 
     from .roc import roc_metrics

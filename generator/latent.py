@@ -11,6 +11,8 @@ POSE = ("yaw", "pitch", "roll", "tx", "ty", "log_scale")
 EXPRESSION = ("jaw_open", "mouth_stretch", "lip_pucker", "smile", "upper_lip", "lower_lip",
               "blink_l", "blink_r", "brow_raise", "gaze_x", "gaze_y")
 DIM = len(POSE) + len(EXPRESSION)
+#: Frames per second of motion the learned models are trained and sampled at (the data is resampled to it).
+FPS = 25.0
 #: The extremes the motion models produce (procedural and DiT over the shared speech, widened): what the renderer
 #: must draw without tearing. Expression coefficients one at a time; head poses in `POSE` order.
 EXPRESSION_EXTREMES = {"jaw_open": 1.0, "lower_lip": 1.7, "upper_lip": -1.0, "mouth_stretch": 0.5, "lip_pucker": 0.55,

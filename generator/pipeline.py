@@ -184,7 +184,7 @@ def make_motion(cfg: GenerateConfig, audio, feats, mouth_open: float = 0.0):
     if cfg.motion == "procedural":
         return procedural_motion(feats, cfg.controls, cfg.seed, mouth_open)
     from .latent import Motion
-    from .motion.data import FPS
+    from .latent import FPS
     from .motion.dit_motion import DiTMotion
     from .motion.encode import resample_motion
 

@@ -7,6 +7,7 @@ HEAD = 192  # bytes `sniff` needs (an MPEG transport stream is recognised by its
 
 # (offset, magic, kind, format, suffix)
 _MAGIC: list[tuple[int, bytes, str, str, str]] = [
+    (4, b"ftypqt", "video", "mov", ".mov"),
     (4, b"ftyp", "video", "mp4", ".mp4"),
     (0, b"\x1a\x45\xdf\xa3", "video", "webm/mkv", ".mkv"),
     (0, b"\x00\x00\x01\xba", "video", "mpeg", ".mpg"),

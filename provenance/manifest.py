@@ -11,6 +11,7 @@ from pathlib import Path
 from likeness import __version__
 from likeness.errors import UserError
 from likeness.files import publish
+from likeness.sniff import sniff_file
 
 from .keys import SigningIdentity
 
@@ -18,6 +19,7 @@ AI_SOURCE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMe
 WATERMARK_LABEL = "org.likeness.watermark"
 MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".png": "image/png",
         ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+SNIFFED = {"mp4": "video/mp4", "mov": "video/quicktime", "png": "image/png", "jpeg": "image/jpeg"}
 
 
 def sha256(path: Path) -> str:
@@ -33,18 +35,11 @@ class UnsupportedFormat(UserError):
 
 
 def mime_of(path: Path) -> str:
-    """MIME type by content (magic bytes), falling back to the extension."""
-    head = b""
-    if Path(path).is_file():
-        with open(path, "rb") as f:
-            head = f.read(16)
-    if head[4:8] == b"ftyp":
-        return "video/quicktime" if head[8:10] == b"qt" else "video/mp4"
-    if head.startswith(b"\x89PNG"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if Path(path).suffix.lower() in MIME:
+    """MIME type by content (`likeness.sniff`), falling back to the extension for a file not written yet."""
+    found = sniff_file(path) if Path(path).is_file() else None
+    if found and found[1] in SNIFFED:
+        return SNIFFED[found[1]]
+    if found is None and Path(path).suffix.lower() in MIME:
         return MIME[Path(path).suffix.lower()]
     raise UnsupportedFormat(f"unsupported format for provenance (MP4, PNG or JPEG expected): {path}")
 

@@ -4,7 +4,8 @@ import pytest
 
 from generator.audio import Audio, features, load_audio
 from generator.motion.controls import Controls
-from generator.motion.data import FPS, prepare
+from generator.latent import FPS
+from generator.motion.data import prepare
 from generator.motion.dit import DiTConfig
 from generator.motion.dit_motion import DiTMotion
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT

@@ -17,10 +17,10 @@ import numpy as np
 from likeness.errors import UserError
 
 from ..audio import AudioFeatures, features, load_audio
+from ..latent import FPS
 from ..phones import VISEMES
 from .encode import encode_landmarks, resample_motion
 
-FPS = 25.0
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg")
 
 

@@ -10,10 +10,11 @@ from likeness.errors import UserError
 
 from .. import latent
 from ..audio import FEATURE_RATE, Audio, AudioFeatures, features
+from ..latent import FPS
 from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
-from .data import FPS, audio_matrix, loudness_reference, normalise_loudness
+from .data import audio_matrix, loudness_reference, normalise_loudness
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
 
