@@ -59,7 +59,8 @@ def decode_correlations(corr: np.ndarray, mark: SpreadMark | None = None) -> Wat
 
 
 def iter_media_frames(path: Path, max_frames: int) -> Iterable[np.ndarray]:
-    """RGB frames of a still image or of a video's first video stream."""
+    """RGB frames of a still image or of a video's first video stream. A stream damaged part way (a tampered or
+    truncated file) yields the frames before the damage: they are still evidence; one with none is an error."""
     import av
     from PIL import Image, UnidentifiedImageError
 
@@ -73,15 +74,19 @@ def iter_media_frames(path: Path, max_frames: int) -> Iterable[np.ndarray]:
                 return
     except (UnidentifiedImageError, OSError):
         pass
+    decoded = 0
     try:
         with av.open(str(path)) as c:
             if not c.streams.video:
                 raise UserError(f"no video or image content in {path}")
-            for i, frame in enumerate(c.decode(video=0)):
-                if i >= max_frames:
+            for frame in c.decode(video=0):
+                if decoded >= max_frames:
                     break
+                decoded += 1
                 yield frame.to_ndarray(format="rgb24")
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
+        if decoded:
+            return
         raise UserError(f"unreadable media file {path}: {getattr(e, 'strerror', None) or e}") from None
 
 

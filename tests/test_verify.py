@@ -52,6 +52,18 @@ def test_tampered_video_is_invalid_but_still_watermarked(talk, tmp_path):
     assert r.watermark.found
 
 
+def test_a_stream_damaged_part_way_is_checked_on_the_frames_before_the_damage(talk, tmp_path):
+    data = bytearray((talk / "talk.mp4").read_bytes())
+    mdat = data.find(b"mdat")
+    size = int.from_bytes(data[mdat - 4: mdat], "big")
+    at = mdat + int(size * 0.6)
+    data[at: at + 4096] = bytes(b ^ 0xFF for b in data[at: at + 4096])  # the decoder gives up part way
+    (tmp_path / "damaged.mp4").write_bytes(bytes(data))
+    r = verify(tmp_path / "damaged.mp4", trust_anchors())
+    assert r.verdict == "invalid" and not r.manifest.valid
+    assert r.watermark.found and 0 < r.watermark.frames < 75
+
+
 def _reencode(src, dst, crf=23):
     with av.open(str(src)) as i, av.open(str(dst), "w") as o:
         s = o.add_stream("libx264", rate=25)
