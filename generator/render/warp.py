@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+BARY_SLACK = 0.25  # how far outside its triangle (in barycentric weight) a rasterised pixel may be mapped by it
+
 
 class MeshWarp:
     """Piecewise-linear displacement field over a Delaunay triangulation of the source vertices.
@@ -102,7 +104,7 @@ class MeshWarp:
             m = self._grid - cv2.remap(d, m - origin, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return m
 
-    def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray) -> None:
+    def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray, feather_px: float = 3.0) -> None:
         """In place: over the triangles `tris` (indices into `simplices`) at their `moved` vertex positions, write the
         exact inverse of the piecewise-affine warp into the backward map `m` (h, w, 2). Where a sliver of the mesh
         opens wide (the lips parting) the fixed-point inverse oscillates and leaves a sawtooth; this does not."""
@@ -121,9 +123,17 @@ class MeshWarp:
         ys, xs = np.nonzero(ids >= 0)
         k = ids[ys, xs]
         bary, det = _barycentric(moved, self.simplices[tris[k]], np.c_[xs + x0, ys + y0])
-        ok = np.abs(det) > 1e-6           # a triangle collapsed to a line has no inverse: keep the fixed point
+        # a triangle collapsed to a line has no inverse, and a pixel the rasteriser counts in whose centre lies outside
+        # a sliver would extrapolate far beyond it (a stray dot of the slit or the chin): both keep the fixed point
+        ok = (np.abs(det) > 1e-6) & (bary.min(1) > -BARY_SLACK)
         s = np.einsum("ij,ijk->ik", bary, src[k])
-        m[ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0]] = s[ok]
+        # the exact inverse takes over from the fixed point gradually, over `feather_px` inside its triangles' union,
+        # so the seam where the two meet is not a step in the map (a jagged line around the lips)
+        exact = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        exact[ys[ok], xs[ok]] = 1
+        wgt = np.clip(cv2.distanceTransform(exact, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
+        at = (ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0])
+        m[at] = wgt * s[ok] + (1 - wgt) * m[at]
 
     def jacobian(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
         """(h, w) determinant of the forward map x -> x + D(x) at each ROI pixel; <= 0 where the warp folds."""
