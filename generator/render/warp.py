@@ -127,11 +127,10 @@ class MeshWarp:
         # a sliver would extrapolate far beyond it (a stray dot of the slit or the chin): both keep the fixed point
         ok = (np.abs(det) > 1e-6) & (bary.min(1) > -BARY_SLACK)
         s = np.einsum("ij,ijk->ik", bary, src[k])
-        # the exact inverse takes over from the fixed point gradually, over `feather_px` inside its triangles' union,
-        # so the seam where the two meet is not a step in the map (a jagged line around the lips)
-        exact = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        exact[ys[ok], xs[ok]] = 1
-        wgt = np.clip(cv2.distanceTransform(exact, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
+        # the exact inverse takes over from the fixed point gradually, over `feather_px` inside the outline of its
+        # triangles' union, so the seam where the two meet is not a step in the map (a jagged line around the lips)
+        union = (ids >= 0).astype(np.uint8)
+        wgt = np.clip(cv2.distanceTransform(union, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
         at = (ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0])
         m[at] = wgt * s[ok] + (1 - wgt) * m[at]
 
