@@ -145,7 +145,9 @@ def features(audio: Audio, fps: float, phones: bool = True) -> AudioFeatures:
     power = np.abs(np.fft.rfft(frames, N_FFT)) ** 2
     freqs = np.fft.rfftfreq(N_FFT, 1 / FEATURE_RATE)
     n = len(power)
-    owner = np.minimum((np.arange(n) * HOP / FEATURE_RATE * fps).astype(int), t - 1)
+    # the frame each 10 ms hop belongs to, as hop * HOP * fps // rate: multiplied first, so that a hop on a frame
+    # boundary is not put a frame early by rounding (and a window cut at a frame boundary pools as the whole)
+    owner = np.minimum((np.arange(n) * HOP * fps // FEATURE_RATE).astype(int), t - 1)
     counts = np.bincount(owner, minlength=t)
     pooling = sp.csr_matrix((1.0 / np.maximum(counts, 1)[owner], (owner, np.arange(n))), shape=(t, n))
 

@@ -36,7 +36,9 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int], audio: Audio | None = None,
-                 crf: int = 18, preset: str = "veryfast"):
+                 crf: int = 18, preset: str = "veryfast", audio_rate: int | None = None):
+        """`audio` is muxed at `close`; a stream whose audio is not known yet (live) gives `audio_rate` and passes
+        the audio to `close`."""
         import av
 
         self.path = Path(path)
@@ -50,8 +52,8 @@ class VideoWriter:
         self._container = av.open(tmp, "w", format="mp4")
         self._video = add_h264_stream(self._container, fps, size, crf, preset)
         self._audio = audio
-        if audio is not None:
-            self._astream = self._container.add_stream("aac", rate=audio.rate)
+        if audio is not None or audio_rate is not None:
+            self._astream = self._container.add_stream("aac", rate=audio.rate if audio is not None else audio_rate)
             self._astream.layout = "mono"
         self._queue: queue.Queue = queue.Queue(maxsize=16)
         self._error: BaseException | None = None
@@ -91,8 +93,10 @@ class VideoWriter:
             self._container.mux(self._astream.encode(frame))
         self._container.mux(self._astream.encode(None))
 
-    def close(self) -> Path:
-        """Finish encoding and move the file into place."""
+    def close(self, audio: Audio | None = None) -> Path:
+        """Finish encoding (muxing `audio` if given here) and move the file into place."""
+        if audio is not None:
+            self._audio = audio
         try:
             self._queue.put(None)
             self._thread.join()

@@ -17,8 +17,14 @@ E = {k: i for i, k in enumerate(latent.EXPRESSION)}
 P = {k: i for i, k in enumerate(latent.POSE)}
 
 
+def follower_step(y: float, v: float, fps: float, attack_s: float, release_s: float) -> float:
+    """One frame of an asymmetric one-pole follower at `y` towards `v` (fast opening, slower closing)."""
+    s = attack_s if v > y else release_s
+    return y + (1 - np.exp(-1 / (s * fps))) * (v - y)
+
+
 def _smooth(x: np.ndarray, fps: float, attack_s: float, release_s: float) -> np.ndarray:
-    """Asymmetric one-pole follower (fast opening, slower closing)."""
+    """Asymmetric one-pole follower (fast opening, slower closing) over a whole track."""
     a_up, a_dn = 1 - np.exp(-1 / (attack_s * fps)), 1 - np.exp(-1 / (release_s * fps))
     y, out = float(x[0]), np.empty_like(x)
     for i, v in enumerate(x):
@@ -33,9 +39,10 @@ def _noise(rng: np.random.Generator, t: np.ndarray, freqs: tuple[float, ...]) ->
     return x / (np.sqrt(np.mean(x**2)) + 1e-9)
 
 
-def _normalize_level(db: np.ndarray) -> np.ndarray:
-    """Map a dB track to 0..1 between its noise floor and its loud peaks."""
-    floor, peak = np.percentile(db, 10), np.percentile(db, 97)
+def normalize_level(reference: np.ndarray, db: np.ndarray) -> np.ndarray:
+    """Map dB values to 0..1 between the noise floor and the loud peaks of a `reference` dB track (offline: the
+    clip itself; live: the last seconds heard)."""
+    floor, peak = np.percentile(reference, 10), np.percentile(reference, 97)
     if peak - floor < 6:  # almost flat: treat as constant activity
         floor = peak - 30
     return np.clip((db - floor - 6) / (peak - floor - 6 + 1e-6), 0, 1)
@@ -51,10 +58,10 @@ def viseme_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
 
 def level_gain(db: np.ndarray, fps: float) -> np.ndarray:
     """Jaw gain from a dB track: loud speech opens wider than the viseme target, quiet speech less."""
-    return _smooth(0.4 + 0.9 * _normalize_level(db), fps, 0.03, 0.08)
+    return _smooth(0.4 + 0.9 * normalize_level(db, db), fps, 0.03, 0.08)
 
 
-def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
+def blink_track(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     out, t = np.zeros(n), rng.uniform(0.5, 3.0)
     shape_t = np.array([0.0, 0.06, 0.1, 0.16, 0.26])
     shape_v = np.array([0.0, 0.8, 1.0, 0.6, 0.0])
@@ -67,7 +74,7 @@ def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     return out
 
 
-def _saccades(rng: np.random.Generator, n: int, fps: float, centre: tuple[float, float]) -> np.ndarray:
+def saccade_track(rng: np.random.Generator, n: int, fps: float, centre: tuple[float, float]) -> np.ndarray:
     out, i = np.zeros((n, 2)), 0
     pos = np.array(centre, float)
     while i < n:
@@ -90,7 +97,7 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
     t = np.arange(n) / fps
     pose, expr = np.zeros((n, len(latent.POSE))), np.zeros((n, len(latent.EXPRESSION)))
 
-    level = _normalize_level(feats.band_db)
+    level = normalize_level(feats.band_db, feats.band_db)
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
     voiced = feats.pitch > 0
     if feats.visemes is not None:
@@ -113,10 +120,10 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
     expr[:, E["brow_raise"]] = 0.25 * emph + 0.05 * _noise(rng, t, (0.11, 0.23))
     expr[:, E["smile"]] = 0.05 * _noise(rng, t, (0.05, 0.13))
 
-    blink = _blinks(rng, n, fps)
+    blink = blink_track(rng, n, fps)
     expr[:, E["blink_l"]] = blink
     expr[:, E["blink_r"]] = blink * rng.uniform(0.9, 1.0)
-    gaze = _saccades(rng, n, fps, controls.gaze)
+    gaze = saccade_track(rng, n, fps, controls.gaze)
     expr[:, E["gaze_x"]], expr[:, E["gaze_y"]] = gaze[:, 0], gaze[:, 1]
 
     amp = 0.35 + 0.65 * speaking  # calmer in silence, never frozen

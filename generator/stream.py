@@ -1,0 +1,178 @@
+"""The live engine: audio in chunks, watermarked frames out, as soon as each frame's audio has been heard.
+
+Audio arrives at 16 kHz in chunks of any size (`LiveSession.push`). A video frame is decided once the audio
+reaches one frame beyond its own span (`lookahead`, 40 ms at 25 fps): that is what its analysis windows
+(25 ms log-mel, 40 ms pitch) reach into, so the features of every decided frame equal the offline features of
+the same audio exactly (`generator.audio.features` over a short trailing window). The motion is the causal
+live model (`generator.motion.live`); frames go through the offline renderer and the same per-frame watermark
+as `likeness generate`, and without signing keys there is no session (fail closed). A session may record: the
+frames and the audio heard go to an MP4 that is signed with a C2PA manifest when the session ends.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from likeness.errors import UserError
+
+from .audio import N_MELS, Audio, AudioFeatures, features, n_video_frames
+from .latent import FPS
+from .motion.controls import Controls
+
+RATE = 16_000      # the engine's audio rate: what clients send (the browser page resamples to it)
+CONTEXT_FRAMES = 2  # frames of audio before the first undecided one that each feature window includes
+
+
+@dataclass
+class LiveConfig:
+    size: int = 512
+    fps: float = FPS
+    seed: int = 0
+    renderer: str = "v2"
+    controls: Controls = field(default_factory=Controls)
+    max_burst: int = 3   # at most this many frames rendered per push; older ready frames are dropped (not drawn)
+
+    def __post_init__(self) -> None:
+        if not 128 <= self.size <= 1024 or self.size % 16:
+            raise UserError(f"size must be a multiple of 16 between 128 and 1024, got {self.size}")
+        if RATE % self.fps:
+            raise UserError(f"live fps must divide {RATE} Hz evenly (e.g. 25), got {self.fps:g}")
+        if self.max_burst < 1:
+            raise UserError(f"max_burst must be at least 1, got {self.max_burst}")
+
+
+@dataclass
+class LiveFrame:
+    index: int          # frame number since the session started
+    rgb: np.ndarray     # (size, size, 3) uint8, watermarked
+    heard: int          # audio samples received when the frame was decided
+    done: float         # time.perf_counter() when it was ready
+
+
+class FeatureStream:
+    """Audio features frame by frame as audio arrives: each frame once the audio reaches one frame past its end,
+    computed over a short trailing window so that it equals `features(all the audio)` for that frame."""
+
+    def __init__(self, fps: float):
+        self.fps, self.hop = fps, int(RATE // fps)  # samples per video frame
+        self.lookahead = self.hop                   # audio beyond a frame's end before it is decided
+        self.audio = np.zeros(0, np.float32)        # everything heard
+        self.next = 0                               # the first frame not yet decided
+
+    def push(self, samples: np.ndarray) -> AudioFeatures:
+        """Add mono float audio at 16 kHz; the features of the frames it completes."""
+        x = np.asarray(samples, np.float32).ravel()
+        if not np.isfinite(x).all():
+            raise UserError("live audio contains NaN or infinite samples")
+        self.audio = np.r_[self.audio, x]
+        return self._decide(max(0, (len(self.audio) - self.lookahead) // self.hop), final=False)
+
+    def flush(self) -> AudioFeatures:
+        """At the end of the input: every frame the audio reaches into (as offline)."""
+        return self._decide(n_video_frames(len(self.audio) / RATE, self.fps), final=True)
+
+    def _decide(self, upto: int, final: bool) -> AudioFeatures:
+        upto = max(upto, self.next)
+        start = max(0, self.next - CONTEXT_FRAMES)
+        window = self.audio[start * self.hop:]
+        if not final:  # to a frame boundary past the lookahead: no later frame's hops get folded into ours
+            window = window[: (upto + 1 - start) * self.hop]
+        if upto == self.next or not len(window):
+            z = np.zeros(0, np.float32)
+            return AudioFeatures(np.zeros((0, N_MELS), np.float32), z, z, z, z, z, self.fps, None)
+        f = _rows(features(Audio(window, RATE), self.fps, phones=False), self.next - start, upto - start)
+        self.next = upto
+        return f
+
+
+class LiveSession:
+    """One live stream: `push` audio, get frames; `set_controls` at any time; `close` to finish (and sign)."""
+
+    def __init__(self, image: Path, cfg: LiveConfig = LiveConfig(), record: Path | None = None, identity=None):
+        from provenance.marker import Marker, content_id
+
+        from .face.analysis import analyze_file
+        from .motion.live import LiveMotion
+        from .render.renderer import make_renderer
+
+        image = Path(image)
+        if not image.is_file():
+            raise UserError(f"image not found: {image}")
+        self.cfg, self.image = cfg, image
+        self.marker = Marker(content_id(image.read_bytes(), "live", repr(cfg)), identity)  # no keys: no session
+        self.portrait = analyze_file(image, cfg.size)
+        self.renderer = make_renderer(self.portrait, cfg.renderer)
+        self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed)
+        self.stream = FeatureStream(cfg.fps)
+        self.dropped = 0
+        self.record = record
+        self._writer = self._last = None
+        if record is not None:
+            from .video import VideoWriter
+
+            self._writer = VideoWriter(record.with_name(f".{record.stem}.unsigned.mp4"), cfg.fps,
+                                       (cfg.size, cfg.size), audio_rate=RATE)
+
+    def set_controls(self, controls: Controls) -> None:
+        self.motion.set_controls(controls)
+
+    def frame_centre(self, index: int) -> int:
+        """The audio sample at the middle of frame `index`'s span (for latency: when was this moment heard?)."""
+        return index * self.stream.hop + self.stream.hop // 2
+
+    def push(self, samples: np.ndarray) -> list[LiveFrame]:
+        """Add mono float audio at 16 kHz; returns the frames it completes, rendered and watermarked."""
+        first = self.stream.next
+        return self._draw(first, self.stream.push(samples))
+
+    def flush(self) -> list[LiveFrame]:
+        """At the end of the input: the frames the audio reaches into (as offline)."""
+        first = self.stream.next
+        return self._draw(first, self.stream.flush())
+
+    def _draw(self, first: int, new: AudioFeatures) -> list[LiveFrame]:
+        if not len(new):
+            return []
+        motion = self.motion.step(new)
+        heard, out = len(self.stream.audio), []
+        for k in range(len(new)):
+            i = first + k
+            if k < len(new) - self.cfg.max_burst:  # behind real time: skip drawing all but the newest frames
+                self.dropped += 1
+                if self._writer is not None and self._last is not None:
+                    self._writer.write(self._last)  # the recording keeps its timing
+                continue
+            rgb = self.marker.mark(self.renderer.render(motion.pose[k], motion.expr[k]))
+            if self._writer is not None:
+                self._writer.write(rgb)
+            self._last = rgb
+            out.append(LiveFrame(i, rgb, heard, time.perf_counter()))
+        return out
+
+    def close(self) -> Path | None:
+        """End the session; with a recording, finish it and sign it (C2PA) at `record`. Returns its path."""
+        if self._writer is None:
+            return None
+        writer, self._writer = self._writer, None
+        unsigned = writer.close(Audio(self.stream.audio, RATE))  # removes its partial file on failure
+        try:
+            params = {"mode": "live", "size": self.cfg.size, "fps": self.cfg.fps, "seed": self.cfg.seed,
+                      "renderer": self.cfg.renderer, "frames": self.stream.next, "dropped": self.dropped}
+            return self.marker.sign(unsigned, self.record, params, {"portrait": self.image})
+        finally:
+            unsigned.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        """End the session without keeping a recording."""
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
+
+def _rows(f: AudioFeatures, a: int, b: int) -> AudioFeatures:
+    """Frames a..b-1 of features `f` as their own AudioFeatures."""
+    return AudioFeatures(f.mel[a:b], f.energy_db[a:b], f.band_db[a:b], f.high_ratio[a:b], f.centroid[a:b],
+                         f.pitch[a:b], f.fps, None)
