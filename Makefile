@@ -44,6 +44,7 @@ demo: install
 bench: install
 	$(BIN)/likeness keys init --exist-ok
 	$(BIN)/python benchmarks/bench_generate.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_live.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_reenact.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)

@@ -71,12 +71,12 @@ def save_wav(path: str | Path, samples: np.ndarray, rate: int) -> Path:
 
 
 def resample(audio: Audio, rate: int) -> Audio:
+    if audio.rate == rate:  # before the imports: scipy.signal takes a second to import, a live frame has 40 ms
+        return audio
     from math import gcd
 
     from scipy.signal import resample_poly
 
-    if audio.rate == rate:
-        return audio
     g = gcd(audio.rate, rate)
     return Audio(resample_poly(audio.samples, rate // g, audio.rate // g).astype(np.float32), rate)
 

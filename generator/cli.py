@@ -7,11 +7,13 @@ import typer
 
 from generator.options import EMOTIONS, MOTION_MODELS
 from likeness.console import friendly_errors, progress_bar
+from likeness.errors import UserError
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.command("generate")(generate)
+    app.command("live")(live)
     train_app.command("prepare")(prepare)
     train_app.command("motion")(train_motion)
 
@@ -52,6 +54,47 @@ def generate(
     with progress_bar("rendering") as update:
         result = run(cfg, progress=update)
     typer.echo(result.summary())
+
+
+@friendly_errors
+def live(
+    image: Path = typer.Option(..., "--image", "-i", help="Portrait photo or painting with one visible face."),
+    audio: Path = typer.Option(..., "--audio", "-a", help="Speech played into the engine as a microphone would (a live "
+                               "microphone is the web app's Live page: `likeness serve`)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Record the session here (.mp4), signed (C2PA) when it ends."),
+    size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same motion."),
+    chunk_ms: float = typer.Option(40.0, help="Audio chunk size in milliseconds (what a microphone hands over)."),
+    fast: bool = typer.Option(False, "--fast", help="Feed the audio as fast as frames are made, not in real time."),
+    pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
+    gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
+    emotion: str = typer.Option("neutral", help=f"Emotion preset: {', '.join(EMOTIONS)}."),
+) -> None:
+    """Stream IMAGE speaking AUDIO in real time: every frame watermarked as it is made; prints fps and latency."""
+    from generator.audio import load_audio, resample
+    from generator.motion.controls import Controls, parse_gaze
+    from generator.stream import RATE, LiveConfig, LiveSession, play
+    from likeness.files import check_destination
+
+    if out is not None:
+        check_destination(out, "--out")
+        if out.suffix.lower() != ".mp4":
+            raise UserError(f"--out must be an .mp4 file, got {out.name}")
+    if not 5 <= chunk_ms <= 1000:
+        raise UserError(f"--chunk-ms must be between 5 and 1000, got {chunk_ms:g}")
+    controls = Controls(gaze=parse_gaze(gaze), emotion=emotion, pose_scale=pose_scale)
+    samples = resample(load_audio(audio), RATE).samples
+    session = LiveSession(image, LiveConfig(size=size, seed=seed, controls=controls), record=out)
+    try:
+        stats = play(session, samples, chunk_ms / 1000, realtime=not fast, on_second=lambda s: typer.echo(
+            f"  {s.seconds:5.1f} s  {s.fps:5.1f} fps  latency p50 {s.latency(50):4.0f} ms  dropped {s.dropped}", err=True))
+        recorded = session.close()
+    except BaseException:
+        session.abort()
+        raise
+    typer.echo(stats.summary())
+    if recorded:
+        typer.echo(f"recorded {recorded} (watermarked, signed)")
 
 
 @friendly_errors

@@ -54,12 +54,15 @@ class LiveFrame:
 
 class FeatureStream:
     """Audio features frame by frame as audio arrives: each frame once the audio reaches one frame past its end,
-    computed over a short trailing window so that it equals `features(all the audio)` for that frame."""
+    computed over a short trailing window so that it equals `features(all the audio)` for that frame. Only that
+    window is kept, so a session of any length holds a few frames of audio."""
 
     def __init__(self, fps: float):
         self.fps, self.hop = fps, int(RATE // fps)  # samples per video frame
         self.lookahead = self.hop                   # audio beyond a frame's end before it is decided
-        self.audio = np.zeros(0, np.float32)        # everything heard
+        self.buf = np.zeros(0, np.float32)          # the audio from sample `base` on
+        self.base = 0
+        self.heard = 0                              # samples received so far
         self.next = 0                               # the first frame not yet decided
 
     def push(self, samples: np.ndarray) -> AudioFeatures:
@@ -67,24 +70,26 @@ class FeatureStream:
         x = np.asarray(samples, np.float32).ravel()
         if not np.isfinite(x).all():
             raise UserError("live audio contains NaN or infinite samples")
-        self.audio = np.r_[self.audio, x]
-        return self._decide(max(0, (len(self.audio) - self.lookahead) // self.hop), final=False)
+        self.buf, self.heard = np.r_[self.buf, x], self.heard + len(x)
+        return self._decide(max(0, (self.heard - self.lookahead) // self.hop), final=False)
 
     def flush(self) -> AudioFeatures:
         """At the end of the input: every frame the audio reaches into (as offline)."""
-        return self._decide(n_video_frames(len(self.audio) / RATE, self.fps), final=True)
+        return self._decide(n_video_frames(self.heard / RATE, self.fps), final=True)
 
     def _decide(self, upto: int, final: bool) -> AudioFeatures:
         upto = max(upto, self.next)
-        start = max(0, self.next - CONTEXT_FRAMES)
-        window = self.audio[start * self.hop:]
-        if not final:  # to a frame boundary past the lookahead: no later frame's hops get folded into ours
-            window = window[: (upto + 1 - start) * self.hop]
-        if upto == self.next or not len(window):
+        if upto == self.next:
             z = np.zeros(0, np.float32)
             return AudioFeatures(np.zeros((0, N_MELS), np.float32), z, z, z, z, z, self.fps, None)
+        start = max(0, self.next - CONTEXT_FRAMES)
+        window = self.buf[start * self.hop - self.base:]
+        if not final:  # to a frame boundary past the lookahead: no later frame's hops get folded into ours
+            window = window[: (upto + 1 - start) * self.hop]
         f = _rows(features(Audio(window, RATE), self.fps, phones=False), self.next - start, upto - start)
         self.next = upto
+        keep = max(0, self.next - CONTEXT_FRAMES) * self.hop  # what the next window starts from
+        self.buf, self.base = self.buf[keep - self.base:], keep
         return f
 
 
@@ -107,6 +112,8 @@ class LiveSession:
         self.renderer = make_renderer(self.portrait, cfg.renderer)
         self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed)
         self.stream = FeatureStream(cfg.fps)
+        self._heard: list[np.ndarray] | None = [] if record is not None else None  # the recording's soundtrack
+        self.marker.mark(self.renderer.render(np.zeros(6), np.zeros(11)))  # warm up now, not on the first frame
         self.dropped = 0
         self.record = record
         self._writer = self._last = None
@@ -126,7 +133,10 @@ class LiveSession:
     def push(self, samples: np.ndarray) -> list[LiveFrame]:
         """Add mono float audio at 16 kHz; returns the frames it completes, rendered and watermarked."""
         first = self.stream.next
-        return self._draw(first, self.stream.push(samples))
+        new = self.stream.push(samples)
+        if self._heard is not None:
+            self._heard.append(np.asarray(samples, np.float32).ravel())
+        return self._draw(first, new)
 
     def flush(self) -> list[LiveFrame]:
         """At the end of the input: the frames the audio reaches into (as offline)."""
@@ -137,7 +147,7 @@ class LiveSession:
         if not len(new):
             return []
         motion = self.motion.step(new)
-        heard, out = len(self.stream.audio), []
+        heard, out = self.stream.heard, []
         for k in range(len(new)):
             i = first + k
             if k < len(new) - self.cfg.max_burst:  # behind real time: skip drawing all but the newest frames
@@ -157,7 +167,7 @@ class LiveSession:
         if self._writer is None:
             return None
         writer, self._writer = self._writer, None
-        unsigned = writer.close(Audio(self.stream.audio, RATE))  # removes its partial file on failure
+        unsigned = writer.close(Audio(np.concatenate(self._heard or [np.zeros(0, np.float32)]), RATE))  # removes its partial file on failure
         try:
             params = {"mode": "live", "size": self.cfg.size, "fps": self.cfg.fps, "seed": self.cfg.seed,
                       "renderer": self.cfg.renderer, "frames": self.stream.next, "dropped": self.dropped}
@@ -176,3 +186,86 @@ def _rows(f: AudioFeatures, a: int, b: int) -> AudioFeatures:
     """Frames a..b-1 of features `f` as their own AudioFeatures."""
     return AudioFeatures(f.mel[a:b], f.energy_db[a:b], f.band_db[a:b], f.high_ratio[a:b], f.centroid[a:b],
                          f.pitch[a:b], f.fps, None)
+
+
+class LatestFrames:
+    """Frames waiting for a consumer (a network client): at most `size`; when it is full the oldest is dropped, so a
+    slow consumer sees fewer frames, never older ones, and memory stays bounded."""
+
+    def __init__(self, size: int = 4):
+        from collections import deque
+
+        self._q: deque = deque(maxlen=size)
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        if len(self._q) == self._q.maxlen:
+            self.dropped += 1
+        self._q.append(item)
+
+    def get(self):
+        """The oldest waiting item, or None."""
+        return self._q.popleft() if self._q else None
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+
+@dataclass
+class LiveStats:
+    """How a session kept up: frames drawn and dropped, sustained output rate, audio-to-frame latency, CPU."""
+
+    frames: int
+    dropped: int
+    seconds: float                 # wall time from the first chunk to the last frame
+    latency_ms: list[float]        # per frame: from the moment at its centre being spoken to the frame being ready
+    cpu_cores: float               # process CPU time over wall time
+
+    @property
+    def fps(self) -> float:
+        return self.frames / max(self.seconds, 1e-9)
+
+    def latency(self, q: float) -> float:
+        return float(np.percentile(self.latency_ms, q)) if self.latency_ms else float("nan")
+
+    def summary(self) -> str:
+        return (f"{self.frames} frames in {self.seconds:.1f} s = {self.fps:.1f} fps, {self.dropped} dropped; latency "
+                f"p50 {self.latency(50):.0f} ms, p95 {self.latency(95):.0f} ms; CPU {self.cpu_cores:.2f} cores")
+
+
+def play(session: LiveSession, samples: np.ndarray, chunk_s: float = 0.04, realtime: bool = True,
+         on_frame=None, on_second=None) -> LiveStats:
+    """Feed `samples` (16 kHz) to `session` in chunks as a microphone would: each chunk is handed over when its last
+    sample has been spoken (`realtime`; otherwise as fast as the session takes them). `on_frame(frame)` gets every
+    frame, `on_second(stats so far)` is called about once a second."""
+    import resource
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    chunk = max(1, int(round(chunk_s * RATE)))
+    t0, c0 = time.perf_counter(), cpu()
+    frames, latency, next_report = 0, [], 1.0
+
+    def take(out: list[LiveFrame], spoken_at) -> None:
+        nonlocal frames
+        for f in out:
+            frames += 1
+            latency.append(1000 * (f.done - spoken_at(session.frame_centre(f.index))))
+            if on_frame:
+                on_frame(f)
+
+    for k in range(0, len(samples), chunk):
+        end = min(k + chunk, len(samples))
+        if realtime:
+            time.sleep(max(0.0, t0 + end / RATE - time.perf_counter()))
+        start = t0 if realtime else time.perf_counter() - end / RATE  # fast: as if spoken just now
+        take(session.push(samples[k:end]), lambda s, start=start: start + s / RATE)
+        if on_second and time.perf_counter() - t0 >= next_report:
+            next_report += 1.0
+            on_second(LiveStats(frames, session.dropped, time.perf_counter() - t0, latency, 0.0))
+    start = t0 if realtime else time.perf_counter() - len(samples) / RATE
+    take(session.flush(), lambda s: start + s / RATE)
+    wall = time.perf_counter() - t0
+    return LiveStats(frames, session.dropped, wall, latency, (cpu() - c0) / max(wall, 1e-9))

@@ -116,3 +116,30 @@ def test_bad_live_audio_is_a_clear_error(mona_lisa):
     s = LiveSession(mona_lisa, LiveConfig(size=128))
     with pytest.raises(UserError, match="NaN or infinite"):
         s.push(np.array([0.0, np.nan], np.float32))
+
+
+def test_a_long_stream_keeps_only_a_few_frames_of_audio():
+    fs = FeatureStream(25.0)
+    x = np.random.default_rng(0).normal(0, 0.1, RATE * 30).astype(np.float32)
+    for i in range(0, len(x), 640):
+        fs.push(x[i: i + 640])
+    assert fs.heard == len(x) and len(fs.buf) <= 4 * fs.hop
+
+
+def test_cli_live_records_a_signed_video_and_reports_latency(mona_lisa, speech_3s, tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "likeness", "live", "-i", str(mona_lisa), "-a", str(speech_3s),
+                               *map(str, args)], capture_output=True, text=True, timeout=300)
+
+    r = run("--size", 128, "--fast", "--out", tmp_path / "rec.mp4")
+    assert r.returncode == 0, r.stderr
+    assert "75 frames" in r.stdout and "latency p50" in r.stdout and "recorded" in r.stdout
+    from provenance.keys import trust_anchors
+    from provenance.verify import verify
+
+    assert verify(tmp_path / "rec.mp4", trust_anchors()).verdict == "verified"
+    r = run("--out", tmp_path / "rec.avi")
+    assert r.returncode == 2 and r.stderr.strip() == "error: --out must be an .mp4 file, got rec.avi"

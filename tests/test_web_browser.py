@@ -12,14 +12,21 @@ pytestmark = pytest.mark.slow  # end to end: `make test` runs it, `make test-fas
 
 
 @pytest.fixture(scope="module")
-def page(serving):
+def playwright():
+    """One Playwright for the module (a second one cannot start while the first runs its event loop)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (`.ci/run` installs it with apt-get)")
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
-    with serving(ServeConfig()) as (url, _), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def page(serving, playwright):
+    with serving(ServeConfig()) as (url, _):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         pg = browser.new_page(viewport={"width": 1100, "height": 900})
         pg.set_default_timeout(120_000)
         pg.goto(url)
@@ -63,3 +70,31 @@ def test_scan_page_shows_verdicts_and_timelines(page, shared):
     faces = page.query_selector_all("#scan-table figure.suspicious img")  # the face each verdict rests on, decoded
     assert len(faces) == 2 and all(f.evaluate("i => i.complete && i.naturalWidth === 128") for f in faces)
     page.screenshot(path=str(SHOTS / "scan.png"), full_page=True)
+
+
+def test_live_page_draws_moving_frames_from_a_microphone_and_shows_latency(serving, playwright, mona_lisa, speech_3s):
+    """Chromium's fake microphone plays a WAV; the page streams it, draws the frames it gets back, shows latency."""
+    fake_mic = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={speech_3s}"]
+    with serving(ServeConfig()) as (url, _):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", *fake_mic])
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(url + "/#live")
+        page.set_input_files("#live-form input[name=portrait]", str(mona_lisa))
+        page.click("#live-go")
+        page.wait_for_selector("#live-status:has-text('live: speak')")
+        page.wait_for_function("/frames (\\d{2,})/.test(document.querySelector('#live-stats').textContent)")
+        first = page.eval_on_selector("#live-canvas", "c => c.toDataURL()")
+        page.wait_for_timeout(1500)
+        assert page.eval_on_selector("#live-canvas", "c => c.toDataURL()") != first   # the face moves
+        stats = page.inner_text("#live-stats")
+        latency = float(stats.split("latency ")[1].split(" ms")[0])
+        assert 0 < latency < 2000, stats
+        page.select_option("#live-emotion", "happy")                                  # controls while live
+        page.wait_for_timeout(500)
+        assert "error" not in page.get_attribute("#live-status", "class")
+        page.screenshot(path=str(SHOTS / "live.png"), full_page=True)
+        page.click("#live-go")
+        page.wait_for_selector("#live-status:has-text('stopped')")
+        browser.close()

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from likeness import __version__
 
 from .guard import Guard
-from .routes import generate, jobs, scan, service, verify
+from .routes import generate, jobs, live, scan, service, verify
 from .state import API, ServeConfig, Shared
 from .uploads import UploadError
 
@@ -49,6 +49,6 @@ def create_app(cfg: ServeConfig | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (service, verify, scan, generate, jobs):
+    for module in (service, verify, scan, generate, jobs, live):
         app.include_router(module.router)
     return app

@@ -4,7 +4,8 @@
   otherwise reach a loopback server with the user's browser).
 - A state-changing request (POST, PUT, PATCH, DELETE, a WebSocket) carrying an `Origin` must come from this
   server's own pages (cross-site request forgery). No CORS headers are ever sent.
-- With a token, `/api/` requests without it get 401 before a byte of their upload is stored.
+- With a token, `/api/` requests without it get 401 before a byte of their upload is stored (a browser's WebSocket,
+  which cannot set headers, offers it as the subprotocol `bearer.TOKEN`).
 - The body is counted as it streams, chunked or not, and the request stops with 413 at the limit.
 Every response carries `X-Content-Type-Options: nosniff`; API responses also `Cache-Control: no-store`.
 """
@@ -89,6 +90,9 @@ class Guard:
         if self.token and (scope["path"].startswith("/api/") or scope["type"] == "websocket"):
             auth = headers.get("authorization", "")
             given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+            if scope["type"] == "websocket" and not given:  # a browser cannot set headers on a WebSocket: it offers
+                offered = [p.strip() for p in headers.get("sec-websocket-protocol", "").split(",")]  # the subprotocol
+                given = next((p[7:] for p in offered if p.startswith("bearer.")), "")             # bearer.TOKEN
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 return 401, "missing or wrong bearer token", {"www-authenticate": "Bearer"}
         length = headers.get("content-length", "")

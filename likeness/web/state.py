@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from fastapi import Depends, HTTPException, Request, UploadFile
+from fastapi import Depends, HTTPException, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from .guard import LOOPBACK
 from .jobs import Job, JobQueue, QueueFull
@@ -37,6 +38,7 @@ class ServeConfig:
     verify_concurrency: int = 2  # verify requests processed at once (the rest wait their turn)
     ttl_s: float = 3600.0        # uploads and results are deleted this long after they were made
     max_files: int = 20          # per scan request
+    live_slots: int = 1          # live sessions at once (each keeps a core busy); more are refused
     allowed_hosts: tuple[str, ...] | None = LOOPBACK  # names this server answers to (None: any)
 
     @property
@@ -54,6 +56,7 @@ class Shared:
         self.jobs = JobQueue(cfg.workers, cfg.max_pending, cfg.ttl_s)
         self.verify_slots = threading.BoundedSemaphore(cfg.verify_concurrency)
         self.last_sweep = 0.0
+        self.live = threading.BoundedSemaphore(cfg.live_slots)
         self._scanner: Any = None
         self._scanner_lock = threading.Lock()
 
@@ -101,8 +104,8 @@ class Shared:
         return self.jobs.get(job_id)
 
 
-def shared(request: Request) -> Shared:
-    return request.app.state.likeness
+def shared(conn: HTTPConnection) -> Shared:
+    return conn.app.state.likeness
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -1,4 +1,4 @@
-// Likeness web app: three pages over the /api/v1 JSON API. No framework; every call goes through api().
+// Likeness web app: four pages over the /api/v1 JSON API (Live over a WebSocket). No framework; every call goes through api().
 "use strict";
 const API = "/api/v1";
 const $ = (id) => document.getElementById(id);
@@ -34,7 +34,7 @@ function show(tab) {
   history.replaceState(null, "", "#" + tab);
 }
 document.querySelectorAll(".tab").forEach((b) => (b.onclick = () => show(b.dataset.tab)));
-show(["verify", "scan", "generate"].includes(location.hash.slice(1)) ? location.hash.slice(1) : "verify");
+show(["verify", "scan", "generate", "live"].includes(location.hash.slice(1)) ? location.hash.slice(1) : "verify");
 
 function status(id, text, isError = false) {
   $(id).textContent = text;
@@ -180,3 +180,101 @@ $("generate-form").onsubmit = async (e) => {
 };
 $("generate-verify").onclick = () => generated && verifyBlob(generated, "likeness.mp4");
 checkKeys();
+
+// --- live: microphone -> WebSocket -> frames on a canvas ------------------------------------------
+// Protocol in likeness/web/routes/live.py. Latency shown: from the moment at a frame's centre being heard by the
+// microphone to the frame being drawn.
+const live = { ws: null, ctx: null, stream: null, sent: [], latencies: [], frames: 0, t0: 0 };
+$("live-emotion").innerHTML = document.querySelector("#generate-form select[name=emotion]").innerHTML;
+
+function liveControls() {
+  const f = $("live-form");
+  return { type: "controls", emotion: f.emotion.value, gaze: [Number(f.gaze_x.value), 0], pose_scale: Number(f.pose_scale.value) };
+}
+["emotion", "gaze_x", "pose_scale"].forEach((n) => $("live-form")[n].addEventListener("change", () => {
+  if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(JSON.stringify(liveControls()));
+}));
+
+function liveStop(message, isError = false) {
+  if (live.ctx) live.ctx.close();
+  if (live.stream) live.stream.getTracks().forEach((t) => t.stop());
+  if (live.ws && live.ws.readyState <= WebSocket.OPEN) live.ws.close();
+  Object.assign(live, { ws: null, ctx: null, stream: null });
+  $("live-go").textContent = "Start";
+  if (message) status("live-status", message, isError);
+}
+
+async function liveStart() {
+  const f = $("live-form");
+  const file = f.portrait.files[0];
+  if (!file) throw new Error("choose a portrait first");
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let bin = "";
+  for (let i = 0; i < bytes.length; i += 32768) bin += String.fromCharCode(...bytes.subarray(i, i + 32768));
+  const token = sessionStorage.getItem("likeness-token");
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + API + "/live";
+  const ws = new WebSocket(url, ["likeness.v1", ...(token ? ["bearer." + token] : [])]);
+  ws.binaryType = "arraybuffer";
+  Object.assign(live, { ws, sent: [], latencies: [], frames: 0 });
+  $("live-go").textContent = "Stop";
+  status("live-status", "connecting…");
+  ws.onopen = () => ws.send(JSON.stringify({ portrait: btoa(bin), size: Number(f.size.value), ...liveControls() }));
+  ws.onclose = (e) => { if (live.ws === ws) liveStop(e.code === 1000 || e.code === 1005 ? "stopped" : e.reason || "connection closed", e.code !== 1000 && e.code !== 1005); };
+  ws.onmessage = async (e) => {
+    if (typeof e.data === "string") {
+      const m = JSON.parse(e.data);
+      if (m.type === "ready") await liveMicrophone(m);
+      else if (m.type === "error") status("live-status", m.detail, true);
+      return;
+    }
+    liveFrame(e.data);
+  };
+}
+
+async function liveMicrophone(ready) {
+  const canvas = $("live-canvas");
+  canvas.width = canvas.height = ready.size;
+  canvas.hidden = false;
+  live.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  live.ctx = new AudioContext({ sampleRate: ready.rate });
+  const source = live.ctx.createMediaStreamSource(live.stream);
+  const proc = live.ctx.createScriptProcessor(512, 1, 1);  // 32 ms at 16 kHz
+  let heard = 0;
+  proc.onaudioprocess = (e) => {
+    const x = e.inputBuffer.getChannelData(0);
+    const pcm = new Int16Array(x.length);
+    for (let i = 0; i < x.length; i++) pcm[i] = Math.max(-1, Math.min(1, x[i])) * 32767;
+    heard += x.length;
+    live.sent.push([heard, performance.now()]);
+    if (live.sent.length > 400) live.sent.shift();
+    if (live.ws && live.ws.readyState === WebSocket.OPEN) live.ws.send(pcm.buffer);
+    e.outputBuffer.getChannelData(0).fill(0);
+  };
+  source.connect(proc);
+  proc.connect(live.ctx.destination);
+  live.rate = ready.rate;
+  live.t0 = performance.now();
+  status("live-status", "live: speak into the microphone");
+}
+
+async function liveFrame(buf) {
+  const view = new DataView(buf);
+  const centre = view.getUint32(4, true);
+  const img = await createImageBitmap(new Blob([buf.slice(12)], { type: "image/jpeg" }));
+  $("live-canvas").getContext("2d").drawImage(img, 0, 0);
+  live.frames += 1;
+  // when was the sample at this frame's centre heard? the chunk holding it was sent when its last sample was
+  const chunk = live.sent.find(([end]) => end > centre);
+  if (chunk) live.latencies.push(performance.now() - (chunk[1] - ((chunk[0] - centre) / live.rate) * 1000));
+  if (live.latencies.length > 100) live.latencies.shift();
+  const sorted = [...live.latencies].sort((a, b) => a - b);
+  const p50 = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
+  const fps = live.frames / ((performance.now() - live.t0) / 1000);
+  $("live-stats").textContent = `frames ${live.frames} · ${fps.toFixed(1)} fps · latency ${p50.toFixed(0)} ms (median of the last 100)`;
+}
+
+$("live-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (live.ws) return liveStop("stopped");
+  try { await liveStart(); } catch (err) { liveStop(err.message, true); }
+});
