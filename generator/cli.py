@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from generator.options import EMOTIONS, MOTION_MODELS
+from generator.options import CONTROLS, EMOTIONS, MOTION_MODELS
 from likeness.console import friendly_errors, progress_bar
 from likeness.errors import UserError
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
@@ -33,9 +33,9 @@ def generate(
                                  "one: painted mouth)."),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
     control_scale: float = typer.Option(1.0, help="DiT classifier-free guidance scale for gaze/distance/emotion."),
-    pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
+    pose_scale: float = typer.Option(CONTROLS["pose_scale"].default, help=CONTROLS["pose_scale"].help),
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
-    head_distance: float = typer.Option(0.0, help="Log scale of the head; positive is closer."),
+    head_distance: float = typer.Option(CONTROLS["head_distance"].default, help=CONTROLS["head_distance"].help),
     emotion: str = typer.Option("neutral", help=f"Emotion preset: {', '.join(EMOTIONS)}."),
     frames_dir: Path = typer.Option(None, "--frames-dir", help="Also write every frame as a watermarked, signed PNG."),
     cert: Path = typer.Option(None, help="Your signing certificate chain (PEM, leaf first); default: local keys."),
@@ -66,7 +66,7 @@ def live(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same motion."),
     chunk_ms: float = typer.Option(40.0, help="Audio chunk size in milliseconds (what a microphone hands over)."),
     fast: bool = typer.Option(False, "--fast", help="Feed the audio as fast as frames are made, not in real time."),
-    pose_scale: float = typer.Option(1.0, help="Head-motion amplitude (0 keeps the head still)."),
+    pose_scale: float = typer.Option(CONTROLS["pose_scale"].default, help=CONTROLS["pose_scale"].help),
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
     emotion: str = typer.Option("neutral", help=f"Emotion preset: {', '.join(EMOTIONS)}."),
 ) -> None:

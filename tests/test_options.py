@@ -33,3 +33,18 @@ def test_an_emotion_added_in_one_place_is_accepted_everywhere(monkeypatch):
     assert re.fullmatch(choice_pattern(EMOTIONS), "calm")
     with pytest.raises(UserError, match="calm"):  # the error lists the new preset among the choices
         Controls(emotion="bored")
+
+
+def test_numeric_controls_have_one_range_for_the_pipeline_and_the_api():
+    from generator.motion.controls import Controls
+    from generator.options import CONTROLS
+    from likeness.errors import UserError
+    from likeness.web.app import create_app
+
+    form = create_app().openapi()["components"]["schemas"]["Body_generate_api_v1_generate_post"]["properties"]
+    for name, r in CONTROLS.items():
+        assert (form[name]["minimum"], form[name]["maximum"], form[name]["default"]) == (r.low, r.high, r.default)
+    with pytest.raises(UserError, match=r"pose scale must be in \[0, 3\], got 3.5"):
+        Controls(pose_scale=3.5)
+    with pytest.raises(UserError, match=r"gaze y must be in \[-1, 1\], got -2"):
+        Controls(gaze=(0.0, -2.0))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import latent
-from ..options import EMOTIONS
+from ..options import CONTROLS, EMOTIONS
 from likeness.errors import UserError
 
 @dataclass(frozen=True)
@@ -22,12 +22,9 @@ class Controls:
     def __post_init__(self) -> None:
         if self.emotion not in EMOTIONS:
             raise UserError(f"unknown emotion {self.emotion!r}; choose one of {', '.join(EMOTIONS)}")
-        if not all(-1.0 <= g <= 1.0 for g in self.gaze):
-            raise UserError(f"gaze must be two numbers in [-1, 1], got {self.gaze}")
-        if not 0.0 <= self.pose_scale <= 3.0:
-            raise UserError(f"pose scale must be in [0, 3], got {self.pose_scale}")
-        if not -0.5 <= self.head_distance <= 0.5:
-            raise UserError(f"head distance must be in [-0.5, 0.5], got {self.head_distance}")
+        for name, value in (("gaze_x", self.gaze[0]), ("gaze_y", self.gaze[1]), ("pose_scale", self.pose_scale),
+                            ("head_distance", self.head_distance)):
+            CONTROLS[name].check(name, value)
 
     def emotion_offsets(self) -> tuple[np.ndarray, np.ndarray]:
         """(pose offset (6,), expression offset (11,)) for the chosen emotion."""

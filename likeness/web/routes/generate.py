@@ -1,7 +1,7 @@
 """Generation: queue a marked, signed talking-face video."""
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 
-from generator.options import EMOTIONS, MOTION_MODELS, choice_pattern
+from generator.options import CONTROLS, EMOTIONS, MOTION_MODELS, choice_pattern
 from likeness.errors import UserError
 
 from ..jobs import Job
@@ -10,15 +10,21 @@ from ..state import API, Shared, authorised, errors, shared
 router = APIRouter(prefix=API, dependencies=[Depends(authorised)])
 
 
+def _control(name: str):
+    """A form field for one of the generator's numeric controls, with its default, limits and help."""
+    r = CONTROLS[name]
+    return Form(r.default, ge=r.low, le=r.high, description=r.help)
+
+
 @router.post("/generate", status_code=202, responses=errors(409, 413, 415, 422, 503))
 def generate(image: UploadFile = File(..., description="Portrait photo or painting (PNG or JPEG)."),
              audio: UploadFile = File(..., description="Speech or song (WAV, MP3, M4A, FLAC, OGG)."),
              motion: str = Form(MOTION_MODELS[0], pattern=choice_pattern(MOTION_MODELS)),
              seed: int = Form(0, ge=0, le=2**31 - 1),
              size: int = Form(512, ge=128, le=1024, multiple_of=16),
-             gaze_x: float = Form(0.0, ge=-1, le=1), gaze_y: float = Form(0.0, ge=-1, le=1),
+             gaze_x: float = _control("gaze_x"), gaze_y: float = _control("gaze_y"),
              emotion: str = Form("neutral", pattern=choice_pattern(EMOTIONS)),
-             pose_scale: float = Form(1.0, ge=0, le=3), head_distance: float = Form(0.0, ge=-0.5, le=0.5),
+             pose_scale: float = _control("pose_scale"), head_distance: float = _control("head_distance"),
              s: Shared = Depends(shared)) -> dict:
     """Queue a generation; poll the job, then fetch `/jobs/{id}/video`. Marked and signed like the CLI's output."""
     from provenance.keys import load_identity
