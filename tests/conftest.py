@@ -12,6 +12,17 @@ import pytest
 
 from generator.audio import save_wav as write_wav  # noqa: F401  (tests import it from here)
 
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` pixels but holds almost none (a decompression-bomb probe)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LIKENESS_SHARED", ROOT.parent / "shared" / "data"))
 

@@ -1,5 +1,3 @@
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -7,6 +5,7 @@ import pytest
 from generator.face import topology as topo
 from generator.face.analysis import analyze_file, load_image
 from likeness.errors import UserError
+from tests.conftest import png_header_only
 
 
 def test_mona_lisa_is_aligned_on_the_canvas(mona_portrait):
@@ -32,20 +31,13 @@ def test_no_face_is_a_clear_error(shared, name):
         analyze_file(shared / "portraits" / name)
 
 
-def _png_header_only(path, width, height):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
-
-
 def test_bad_images(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_image(tmp_path / "missing.jpg")
     (tmp_path / "notes.jpg").write_text("not a picture")
     with pytest.raises(UserError, match="not an image"):
         load_image(tmp_path / "notes.jpg")
-    _png_header_only(tmp_path / "huge.png", 40_000, 30_000)
+    (tmp_path / "huge.png").write_bytes(png_header_only(40_000, 30_000))
     with pytest.raises(UserError, match="too large"):
         load_image(tmp_path / "huge.png")
     (tmp_path / "trunc.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 20)

@@ -89,7 +89,7 @@ def test_cli_generates(mona_lisa, speech_3s, tmp_path):
                                   "text_audio", "huge_image", "bad_emotion", "bad_out"])
 def test_cli_bad_inputs_fail_cleanly(case, shared, mona_lisa, speech_3s, tmp_path):
     from tests.conftest import write_wav
-    from tests.test_face import _png_header_only
+    from tests.conftest import png_header_only
 
     image, audio, out = mona_lisa, speech_3s, tmp_path / "out.mp4"
     extra = []
@@ -110,7 +110,7 @@ def test_cli_bad_inputs_fail_cleanly(case, shared, mona_lisa, speech_3s, tmp_pat
         audio.write_text("words, not sound")
     elif case == "huge_image":
         image = tmp_path / "huge.png"
-        _png_header_only(image, 50_000, 50_000)
+        image.write_bytes(png_header_only(50_000, 50_000))
     elif case == "bad_emotion":
         extra = ["--emotion", "bored"]
     elif case == "bad_out":

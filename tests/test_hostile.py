@@ -8,7 +8,6 @@ import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import requests
 from detector.scan import results_csv
 from likeness.web.app import ServeConfig
 from likeness.web.uploads import Limits, Storage, orphans
+from tests.conftest import png_header_only
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 2**20
@@ -84,15 +84,9 @@ def test_security_headers(guarded):
     assert {"409", "413"} <= set(paths["/api/v1/generate"]["post"]["responses"])
 
 
-def _png_header_only(w: int, h: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
-
-
 def test_decompression_bomb_is_a_422_naming_the_pixel_limit(guarded):
     url, _ = guarded
-    r = requests.post(f"{url}/api/v1/verify", headers=AUTH, files={"file": ("bomb.png", _png_header_only(20000, 20000))})
+    r = requests.post(f"{url}/api/v1/verify", headers=AUTH, files={"file": ("bomb.png", png_header_only(20000, 20000))})
     assert r.status_code == 422 and "pixel limit" in r.json()["detail"] and "bomb.png" in r.json()["detail"]
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from likeness.shared_data import DEFAULT_SHARED
+
 from . import topology as topo
 from .geometry import CANONICAL_PATH, umeyama
 
@@ -59,7 +61,7 @@ def collect(data: Path) -> list[np.ndarray]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3] / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--out", type=Path, default=CANONICAL_PATH)
     a = ap.parse_args()
     shapes = collect(a.data)
