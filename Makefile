@@ -23,10 +23,11 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# ruff (rules and why in pyproject.toml) and the package boundaries as import-linter contracts
+# ruff (rules and why in pyproject.toml), the package boundaries as import-linter contracts, lenient mypy
 lint: install
 	$(BIN)/ruff check likeness generator provenance detector eval benchmarks tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 demo: install
 	@if [ -d $(SHARED) ]; then \

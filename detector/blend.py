@@ -9,6 +9,8 @@ shapes: the whole face (identity swaps) and the lower face around the mouth (lip
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 NOSE_TIP = 1  # MediaPipe face-mesh index: masks of the lower face start just above it
@@ -24,7 +26,7 @@ def face_mask(lm: np.ndarray, shape: tuple[int, int], rng: np.random.Generator) 
     if rng.random() < 0.4:  # the lower face: what a mouth-editing model replaces
         pts = pts[pts[:, 1] >= pts[NOSE_TIP, 1] - 0.05 * h]
     hull = cv2.convexHull(np.round(pts).astype(np.int32))
-    mask = np.zeros((h, w), np.float32)
+    mask: Any = np.zeros((h, w), np.float32)  # OpenCV's stubs type its results too narrowly for reuse
     cv2.fillConvexPoly(mask, hull, 1.0)
     k = int(rng.integers(1, max(2, h // 16)))
     kernel = np.ones((k, k), np.uint8)
@@ -40,7 +42,7 @@ def _source(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
     h, w = img.shape[:2]
-    x = img.astype(np.float32)
+    x: Any = img.astype(np.float32)
     x = x * rng.uniform(0.9, 1.1, 3) + rng.uniform(-12, 12, 3)          # colour and brightness
     r = rng.random()
     if r < 1 / 3:                                                         # softer
@@ -51,7 +53,7 @@ def _source(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         k = rng.uniform(0.4, 0.8)
         small = cv2.resize(x, (max(8, int(w * k)), max(8, int(h * k))), interpolation=cv2.INTER_AREA)
         x = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, rng.uniform(0.96, 1.04))
+    m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), 0.0, rng.uniform(0.96, 1.04)), np.float64)
     m[:, 2] += rng.uniform(-0.03, 0.03, 2) * (w, h)
     return cv2.warpAffine(x, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 

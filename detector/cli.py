@@ -124,9 +124,14 @@ def train_detector(
     unknown = [f for f in hold_out if f not in FOLDS]
     if unknown:
         raise UserError(f"unknown fold {unknown[0]!r} for --hold-out; choose from {', '.join(FOLDS)}")
-    given = {k: v for k, v in {"steps": steps, "sbi": sbi}.items() if v is not None}
     cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, mark_real=not no_mark_real, seed=seed, hold_out=tuple(hold_out),
-                      tracking_uri=tracking_uri, model=DetectorConfig(arch=arch), **given)
+                      tracking_uri=tracking_uri, model=DetectorConfig(arch=arch))
+    from dataclasses import replace
+
+    if steps is not None:
+        cfg = replace(cfg, steps=steps)
+    if sbi is not None:
+        cfg = replace(cfg, sbi=sbi)
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
     extra = "".join(f", {k.replace('_', '-')} {info[f'test_video_auc_{k}']:.3f}" for k in ("frames_only", "reference")

@@ -144,7 +144,7 @@ def write_still(image: Path, size: int, out: Path, seconds: float, fps: float = 
 
     canvas = analyze_file(image, size).image
     n = int(seconds * fps)
-    with VideoWriter(out, fps, (size, size), crf=GenerateConfig.__dataclass_fields__["crf"].default) as w:
+    with VideoWriter(out, fps, (size, size), crf=GenerateConfig.crf) as w:
         for k in range(n):
             m = cv2.getRotationMatrix2D((size / 2, size / 2), 0.0, 1.0 + 0.05 * k / n)
             m[0, 2] += 0.02 * size * k / n
@@ -189,7 +189,7 @@ def crop_video(v: Video, rate: float, max_crops: int, mark, bits) -> list[tuple]
 
     seconds = video_seconds(v.path)
     rate = min(rate, max_crops / seconds) if seconds > 0 else rate
-    cropper, out = FaceCropper(max_faces=1), []  # a fresh tracker per video, as the scanner uses
+    cropper, out = FaceCropper(max_faces=1), list[tuple]()  # a fresh tracker per video, as the scanner uses
     for t, rgb in sample_frames(v.path, rate):
         if len(out) >= max_crops:
             break

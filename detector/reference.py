@@ -56,7 +56,7 @@ def h264_round_trip(frames: list[np.ndarray], fps: float = FPS, crf: int = 18) -
             c.mux(s.encode(vf))
         c.mux(s.encode(None))
     buf.seek(0)
-    with av.open(buf) as c:
+    with av.open(buf, "r") as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 

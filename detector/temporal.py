@@ -80,7 +80,7 @@ def aligned_pairs(crops: np.ndarray, times: np.ndarray, dt: float = DT) -> Itera
     warped onto it, and the face's motion between them (`align`)."""
     import cv2
 
-    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]  # not in the stubs
     grey = [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in crops]
     for i, j in crop_pairs(times, dt):
         warped, motion = align(grey[i], grey[j], flow)

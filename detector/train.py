@@ -134,7 +134,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         net.train()
         return out
 
-    best = (-1.0, 0, None)
+    best: tuple[float, int, dict | None] = (-1.0, 0, None)
     history: dict = {"step": [], "loss": [], "val_auc": []}
     t0 = time.perf_counter()
     with mlflow.start_run() as run:
@@ -245,7 +245,7 @@ def sample_batch(by_class: list[np.ndarray], pairs: list, batch: int, pair_fract
     """Half real, half generated; `pair_fraction` of it as same-person pairs, so that who is in the frame
     cannot be the cue (the classifier has to find the rendering)."""
     n_pairs = int(batch * pair_fraction) // 2 if pairs else 0
-    idx = [rng.choice(b, batch // 2 - n_pairs) for b in by_class]
+    idx: list = [rng.choice(b, batch // 2 - n_pairs) for b in by_class]
     for k in rng.integers(0, len(pairs), n_pairs) if n_pairs else []:
         idx.append([rng.choice(pairs[k][0]), rng.choice(pairs[k][1])])
     return np.concatenate(idx).astype(np.int64)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from generator.face.analysis import Portrait
 
 STILL = "still"           # the first frame held still: the no-animation baseline
 MOUTH_PAD = 0.25          # mouth box: lip landmarks' box grown by this share of the mouth width on each side
@@ -36,7 +39,7 @@ class Tracked:
     name: str
     frames: list[np.ndarray]     # real frames warped onto the canvas (the references)
     landmarks: np.ndarray        # (T, 478, 3) in canvas pixels
-    portrait: object             # generator.face.analysis.Portrait of frame 0
+    portrait: Portrait           # of frame 0
     pose: np.ndarray             # (T, 6) motion latents relative to the portrait
     expr: np.ndarray             # (T, 11)
 
@@ -249,7 +252,7 @@ def run_reenact(cfg: ReenactConfig, out: Path, progress: Progress | None = None,
         raise UserError("no clip could be reenacted: " + "; ".join(e["error"] for e in errors))
     methods = [STILL, *cfg.renderers]
     summary = summarise(results)
-    report = {"config": {"renderers": list(cfg.renderers), "size": cfg.size, "max_seconds": cfg.max_seconds},
+    report: dict = {"config": {"renderers": list(cfg.renderers), "size": cfg.size, "max_seconds": cfg.max_seconds},
               "mean": summary, "clips": {r.name: r.metrics | {"frames": r.frames} for r in results}, "errors": errors}
     with atomic_path(out / "metrics.json") as tmp:
         Path(tmp).write_text(json.dumps(report, indent=2))
@@ -260,7 +263,7 @@ def run_reenact(cfg: ReenactConfig, out: Path, progress: Progress | None = None,
 
     mlflow = start_mlflow(tracking_uri, "likeness-reenact")
     with mlflow.start_run() as run:
-        mlflow.log_params(report["config"] | {"clips": len(results)})
+        mlflow.log_params({**report["config"], "clips": len(results)})
         mlflow.log_metrics({f"{m}.{k}": v for m, row in summary.items() for k, v in row.items() if np.isfinite(v)})
         mlflow.log_artifact(str(sheet))
         mlflow.log_artifact(str(out / "metrics.json"))

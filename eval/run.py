@@ -161,7 +161,7 @@ def _bit_accuracy(corr: np.ndarray, payload: str | None) -> float | None:
     return float(((corr > 0) == p.bits().astype(bool)).mean())
 
 
-def run_eval(cfg: SuiteConfig, out: Path, detector_specs: list[str] = (), tracking_uri: str | None = None,
+def run_eval(cfg: SuiteConfig, out: Path, detector_specs: list[str] | tuple[str, ...] = (), tracking_uri: str | None = None,
              progress: Progress | None = None) -> dict:
     """Run the suite into `out` (metrics.json, report.html, plots/) and an MLflow run; returns the metrics."""
     from .detectors import build_detectors

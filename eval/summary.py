@@ -37,7 +37,8 @@ def _realism(state) -> dict:
 
 def _detection(state, detectors: list[str], base: set[str]) -> tuple[dict, dict]:
     """Per detector and perturbation (base variants vs real), and per variant on clean files (vs real)."""
-    by_pert, by_variant = {}, {}
+    by_pert: dict[str, dict] = {}
+    by_variant: dict[str, dict] = {}
     for det in detectors:
         rows = [r for r in state.scores if r["detector"] == det]
         by_pert[det] = {}

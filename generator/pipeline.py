@@ -139,9 +139,9 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     if cfg.frames_dir is not None:
         cfg.frames_dir.mkdir(parents=True, exist_ok=True)
         frames_tmp = Path(tempfile.mkdtemp(prefix=".frames.", dir=cfg.frames_dir))
-    fd, unsigned = tempfile.mkstemp(prefix=f".{cfg.out.stem}.unsigned.", suffix=".mp4", dir=cfg.out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{cfg.out.stem}.unsigned.", suffix=".mp4", dir=cfg.out.parent)
     os.close(fd)
-    unsigned = Path(unsigned)
+    unsigned = Path(tmp)
     try:
         mark_s = 0.0
         with VideoWriter(unsigned, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:

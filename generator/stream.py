@@ -116,10 +116,11 @@ class LiveSession:
         self.marker.mark(self.renderer.render(np.zeros(6), np.zeros(11)))  # warm up now, not on the first frame
         self.dropped = 0
         self.record = record
-        self._writer = self._last = None
-        if record is not None:
-            from .video import VideoWriter
+        from .video import VideoWriter
 
+        self._writer: VideoWriter | None = None
+        self._last: np.ndarray | None = None
+        if record is not None:
             self._writer = VideoWriter(record.with_name(f".{record.stem}.unsigned.mp4"), cfg.fps,
                                        (cfg.size, cfg.size), audio_rate=RATE)
 

@@ -156,7 +156,7 @@ def probe(path: str | Path) -> dict:
     with av.open(str(path)) as c:
         v = c.streams.video[0] if c.streams.video else None
         a = c.streams.audio[0] if c.streams.audio else None
-        info = {"duration": c.duration / 1e6 if c.duration else None}
+        info: dict[str, object] = {"duration": c.duration / 1e6 if c.duration else None}
         if v is not None:
             info.update(fps=float(v.average_rate), width=v.width, height=v.height, frames=v.frames, video_codec=v.codec_context.name,
                         video_duration=float(v.duration * v.time_base) if v.duration else None)

@@ -62,7 +62,7 @@ def friendly_errors(fn: Callable) -> Callable:
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(description: str) -> Iterator[Callable[..., None]]:
     """A rich progress bar on stderr, yielded as an `update(done, total, description=None)` callback."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -71,7 +71,10 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
                   console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(description, total=None)
         def update(done: int, total: int, description: str | None = None) -> None:
-            bar.update(task, completed=done, total=total, **({"description": description} if description else {}))
+            if description:
+                bar.update(task, completed=done, total=total, description=description)
+            else:
+                bar.update(task, completed=done, total=total)
 
         yield update
 

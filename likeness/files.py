@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 
-def publish(tmp: str, final: str) -> None:
+def publish(tmp: str | Path, final: str | Path) -> None:
     """Atomically move a finished temp file into place with the permissions a normal new file would get."""
     umask = os.umask(0)
     os.umask(umask)

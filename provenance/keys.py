@@ -61,9 +61,9 @@ def init_keys(directory: Path | None = None, force: bool = False, organization: 
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
-    pkcs8 = dict(encoding=pem, format=serialization.PrivateFormat.PKCS8, encryption_algorithm=serialization.NoEncryption())
-    _write(d / CA_KEY, ca_key.private_bytes(**pkcs8), private=True)
-    _write(d / SIGNER_KEY, key.private_bytes(**pkcs8), private=True)
+    pkcs8 = (pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    _write(d / CA_KEY, ca_key.private_bytes(*pkcs8), private=True)
+    _write(d / SIGNER_KEY, key.private_bytes(*pkcs8), private=True)
     _write(d / CA_CERT, ca.public_bytes(pem), private=False)
     _write(d / SIGNER_CHAIN, leaf.public_bytes(pem) + ca.public_bytes(pem), private=False)
     return d

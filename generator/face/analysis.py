@@ -50,11 +50,11 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"image not found: {path}")
     try:
-        with Image.open(path) as im:
-            w, h = im.size
+        with Image.open(path) as opened:
+            w, h = opened.size
             if w * h > max_pixels:
                 raise UserError(f"image too large: {w}x{h} pixels (limit {max_pixels / 1e6:.0f} MP); downscale it first")
-            im = ImageOps.exif_transpose(im)
+            im = ImageOps.exif_transpose(opened)
             if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: RGB conversion would clip to white
                 grey = np.asarray(im, np.float64)
                 top = 65535.0 if grey.max() > 255 else 255.0

@@ -24,7 +24,7 @@ from .. import latent
 from . import topology as topo
 
 
-def _gauss(v: np.ndarray, c: np.ndarray, sx: float, sy: float | None = None) -> np.ndarray:
+def _gauss(v: np.ndarray, c: np.ndarray, sx: float | np.floating, sy: float | np.floating | None = None) -> np.ndarray:
     d = v[:, :2] - c[:2]
     sy = sx if sy is None else sy
     return np.exp(-0.5 * ((d[:, 0] / sx) ** 2 + (d[:, 1] / sy) ** 2))

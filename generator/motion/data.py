@@ -74,12 +74,12 @@ def prepare_video(path: Path, mesh=None, max_missing: float = 0.2) -> Clip:
     if "audio_codec" not in info:
         raise UserError(f"{path.name}: no audio track")
     mesh = mesh or FaceMesh(static=False, max_faces=1)
-    lms, seen = [], []
+    lms, found = [], []
     for frame in read_frames(path):
         faces = mesh(frame)
-        seen.append(bool(faces))
+        found.append(bool(faces))
         lms.append(faces[0] if faces else None)
-    seen = np.array(seen)
+    seen = np.array(found)
     if len(seen) == 0 or 1 - seen.mean() > max_missing:
         raise UserError(f"{path.name}: a face was found in only {seen.mean():.0%} of frames")
     idx = np.flatnonzero(seen)
@@ -108,7 +108,7 @@ def prepare(videos: Path, out: Path, progress: Callable[[int, int, str], None] |
     if not paths:
         raise UserError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {videos}")
     out.mkdir(parents=True, exist_ok=True)
-    h, clips, skipped = hashlib.sha256(), [], {}
+    h, clips, skipped = hashlib.sha256(), list[dict]() , {}
     for i, p in enumerate(paths):
         try:
             clip = prepare_video(p, mesh)

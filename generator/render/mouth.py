@@ -61,7 +61,7 @@ def paint_mouth(frame: np.ndarray, lm: np.ndarray, src_gap: float, style: MouthS
 
     inside = cv2.GaussianBlur(fill(poly), (5, 5), 1.0)
     upper, lower = lm[topo.LIPS_INNER_UPPER, :2], lm[topo.LIPS_INNER_LOWER, :2]
-    mouth_w = np.linalg.norm(upper[-1] - upper[0])
+    mouth_w = float(np.linalg.norm(upper[-1] - upper[0]))
     gap = lip_gap(lm)
     t_up = min(0.45 * gap, 0.09 * mouth_w)
     t_lo = min(max(0.0, 0.3 * gap - 0.06 * mouth_w), 0.05 * mouth_w)

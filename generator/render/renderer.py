@@ -105,7 +105,7 @@ class Renderer:
             upper = np.isin(tris, topo.LIPS_OUTER_UPPER + topo.LIPS_INNER_UPPER).any(1)
             lower = np.isin(tris, topo.LIPS_OUTER_LOWER + topo.LIPS_INNER_LOWER).any(1)
             near = np.flatnonzero(upper | lower)
-            self.lip_tris = near[np.argsort(~(upper & lower)[near], kind="stable")]
+            self.lip_tris = near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]
         if cfg.mouth == "bank":
             self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
         else:

@@ -118,8 +118,8 @@ class MeshWarp:
             return
         ids = np.full((y1 - y0, x1 - x0), -1, np.int32)
         polys = np.round((dst - (x0, y0)) * 16).astype(np.int32)
-        for k in range(len(polys)):
-            cv2.fillPoly(ids, polys[k: k + 1], k, cv2.LINE_8, 4)
+        for t in range(len(polys)):
+            cv2.fillPoly(ids, polys[t: t + 1], t, cv2.LINE_8, 4)
         ys, xs = np.nonzero(ids >= 0)
         k = ids[ys, xs]
         bary, det = _barycentric(moved, self.simplices[tris[k]], np.c_[xs + x0, ys + y0])
