@@ -97,6 +97,27 @@ def _serving(cfg):
         app.state.storage.close()
 
 
+@contextmanager
+def _client(cfg):
+    """The web app in-process through FastAPI's test client (no socket), for tests a real server adds nothing to."""
+    from fastapi.testclient import TestClient
+
+    from likeness.web.app import create_app
+
+    app = create_app(cfg)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as c:  # a loopback Host, as the Guard requires
+            yield c
+    finally:
+        app.state.storage.close()
+
+
+@pytest.fixture(scope="session")
+def client():
+    """`with client(ServeConfig(...)) as c:` the web app behind FastAPI's test client."""
+    return _client
+
+
 @pytest.fixture(scope="session")
 def serving():
     """`with serving(ServeConfig(...)) as (url, app):` a real HTTP server for one test or module."""

@@ -107,21 +107,30 @@ def test_bad_inputs_get_documented_codes_and_one_line_messages(server, generated
     assert requests.get(f"{url}/api/v1/health").json()["status"] == "ok"  # still healthy
 
 
-def test_token_is_required_when_set_and_a_full_queue_answers_503(serving, mona_lisa, speech_3s):
-    with serving(ServeConfig(token="s3cret", workers=0, max_pending=1)) as (url, _):
-        assert requests.get(f"{url}/api/v1/health").status_code == 401
+def test_token_is_required_when_set_and_a_full_queue_answers_503(client, mona_lisa, speech_3s):
+    with client(ServeConfig(token="s3cret", workers=0, max_pending=1)) as c:
+        assert c.get("/api/v1/health").status_code == 401
         auth = {"Authorization": "Bearer s3cret"}
-        assert requests.get(f"{url}/api/v1/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert requests.get(f"{url}/api/v1/health", headers=auth).status_code == 200
-        assert requests.get(url).status_code == 200  # the page itself loads, then asks for the token
+        assert c.get("/api/v1/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert c.get("/api/v1/health", headers=auth).status_code == 200
+        assert c.get("/").status_code == 200  # the page itself loads, then asks for the token
 
         def submit():
             with open(mona_lisa, "rb") as img, open(speech_3s, "rb") as snd:
-                return requests.post(f"{url}/api/v1/generate", headers=auth,
-                                     files={"image": ("m.jpg", img), "audio": ("s.wav", snd)})
+                return c.post("/api/v1/generate", headers=auth, files={"image": ("m.jpg", img), "audio": ("s.wav", snd)})
         assert submit().status_code == 202                       # queued (no worker takes it in this test)
         busy = submit()
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "10"
+
+
+def test_unknown_jobs_and_other_hosts_are_refused_in_process(client):
+    with client(ServeConfig()) as c:
+        assert c.get("/api/v1/jobs/nope").json() == {"detail": "no such job (finished jobs are forgotten after a while)"}
+        assert c.get("/api/v1/jobs/nope/video").status_code == 404
+        assert c.get("/api/v1/jobs/nope/results.csv").status_code == 404
+        r = c.get("/api/v1/health", headers={"Host": "evil.example"})
+        assert r.status_code == 403 and "not this server's name" in r.json()["detail"]
+        assert c.get("/api/v1/keys").json()["ready"] is True
 
 
 def test_non_loopback_bind_requires_a_token():
