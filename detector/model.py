@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from likeness.errors import UserError
 from likeness.files import atomic_path
 
 from .calibration import Calibration, VideoCalibration, pick
@@ -54,20 +53,14 @@ class Detector:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Detector":
-        import torch
+        from likeness.checkpoints import checkpoint
 
-        path = Path(path or DEFAULT_CHECKPOINT)
-        if not path.is_file():
-            raise UserError(f"detector checkpoint not found: {path}; run `make train-detector`")
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
+        with checkpoint(path or DEFAULT_CHECKPOINT, "detector", "run `make train-detector`") as ck:
             cfg = DetectorConfig.from_dict(ck["config"])
             net = create(cfg)
             net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
-        except Exception as e:
-            raise UserError(f"corrupt or incompatible detector checkpoint {path}: {type(e).__name__}: {e}") from None
-        return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
-                   [VideoCalibration(**v) for v in ck.get("video_calibrations", [])])
+            return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
+                       [VideoCalibration(**v) for v in ck.get("video_calibrations", [])])
 
     def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
         import torch

@@ -39,18 +39,14 @@ class DiTMotion:
     def load(cls, path: Path | None = None, **kw) -> "DiTMotion":
         import torch
 
+        from likeness.checkpoints import checkpoint
+
         from .dit import DiTConfig, MotionDiT
 
-        path = Path(path or DEFAULT_CHECKPOINT)
-        if not path.is_file():
-            raise UserError(f"motion checkpoint not found: {path}; run `make train-motion` or use --motion procedural")
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
+        with checkpoint(path or DEFAULT_CHECKPOINT, "motion", "run `make train-motion` or use --motion procedural") as ck:
             model = MotionDiT(DiTConfig.from_dict(ck["config"]))
             model.load_state_dict(ck["state"])
             norm = {k: v.numpy() for k, v in ck["norm"].items()}
-        except Exception as e:  # truncated file, wrong format, mismatched weights
-            raise UserError(f"corrupt or incompatible motion checkpoint {path}: {type(e).__name__}: {e}") from None
         torch.set_num_threads(max(1, torch.get_num_threads()))
         return cls(model, norm, **kw)
 
