@@ -110,6 +110,17 @@ class AudioFeatures:
     def __len__(self) -> int:
         return len(self.energy_db)
 
+    @classmethod
+    def empty(cls, fps: float) -> "AudioFeatures":
+        z = np.zeros(0, np.float32)
+        return cls(np.zeros((0, N_MELS), np.float32), z, z, z, z, z, fps)
+
+    def frames(self, a: int, b: int) -> "AudioFeatures":
+        """Frames a..b-1 as their own AudioFeatures."""
+        return AudioFeatures(self.mel[a:b], self.energy_db[a:b], self.band_db[a:b], self.high_ratio[a:b],
+                             self.centroid[a:b], self.pitch[a:b], self.fps,
+                             None if self.visemes is None else self.visemes[a:b])
+
 
 def n_video_frames(duration: float, fps: float) -> int:
     return max(1, int(round(duration * fps)))

@@ -18,7 +18,8 @@ import numpy as np
 
 from likeness.errors import UserError
 
-from .audio import N_MELS, Audio, AudioFeatures, features, n_video_frames
+from . import latent
+from .audio import Audio, AudioFeatures, features, n_video_frames
 from .latent import FPS
 from .motion.controls import Controls
 
@@ -78,15 +79,13 @@ class FeatureStream:
         return self._decide(n_video_frames(self.heard / RATE, self.fps), final=True)
 
     def _decide(self, upto: int, final: bool) -> AudioFeatures:
-        upto = max(upto, self.next)
-        if upto == self.next:
-            z = np.zeros(0, np.float32)
-            return AudioFeatures(np.zeros((0, N_MELS), np.float32), z, z, z, z, z, self.fps, None)
+        if upto <= self.next:
+            return AudioFeatures.empty(self.fps)
         start = max(0, self.next - CONTEXT_FRAMES)
         window = self.buf[start * self.hop - self.base:]
         if not final:  # to a frame boundary past the lookahead: no later frame's hops get folded into ours
             window = window[: (upto + 1 - start) * self.hop]
-        f = _rows(features(Audio(window, RATE), self.fps, phones=False), self.next - start, upto - start)
+        f = features(Audio(window, RATE), self.fps, phones=False).frames(self.next - start, upto - start)
         self.next = upto
         keep = max(0, self.next - CONTEXT_FRAMES) * self.hop  # what the next window starts from
         self.buf, self.base = self.buf[keep - self.base:], keep
@@ -102,6 +101,7 @@ class LiveSession:
         from .face.analysis import analyze_file
         from .motion.live import LiveMotion
         from .render.renderer import make_renderer
+        from .video import VideoWriter
 
         image = Path(image)
         if not image.is_file():
@@ -113,11 +113,10 @@ class LiveSession:
         self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed)
         self.stream = FeatureStream(cfg.fps)
         self._heard: list[np.ndarray] | None = [] if record is not None else None  # the recording's soundtrack
-        self.marker.mark(self.renderer.render(np.zeros(6), np.zeros(11)))  # warm up now, not on the first frame
+        # warm up now, not on the first frame
+        self.marker.mark(self.renderer.render(np.zeros(len(latent.POSE)), np.zeros(len(latent.EXPRESSION))))
         self.dropped = 0
         self.record = record
-        from .video import VideoWriter
-
         self._writer: VideoWriter | None = None
         self._last: np.ndarray | None = None
         if record is not None:
@@ -168,7 +167,8 @@ class LiveSession:
         if self._writer is None:
             return None
         writer, self._writer = self._writer, None
-        unsigned = writer.close(Audio(np.concatenate(self._heard or [np.zeros(0, np.float32)]), RATE))  # removes its partial file on failure
+        # close() removes its partial file on failure
+        unsigned = writer.close(Audio(np.concatenate(self._heard or [np.zeros(0, np.float32)]), RATE))
         try:
             params = {"mode": "live", "size": self.cfg.size, "fps": self.cfg.fps, "seed": self.cfg.seed,
                       "renderer": self.cfg.renderer, "frames": self.stream.next, "dropped": self.dropped}
@@ -181,12 +181,6 @@ class LiveSession:
         if self._writer is not None:
             self._writer.abort()
             self._writer = None
-
-
-def _rows(f: AudioFeatures, a: int, b: int) -> AudioFeatures:
-    """Frames a..b-1 of features `f` as their own AudioFeatures."""
-    return AudioFeatures(f.mel[a:b], f.energy_db[a:b], f.band_db[a:b], f.high_ratio[a:b], f.centroid[a:b],
-                         f.pitch[a:b], f.fps, None)
 
 
 class LatestFrames:

@@ -43,7 +43,7 @@ def test_live_motion_is_the_same_however_the_audio_is_cut(speech):
     f = features(Audio(speech, RATE), 25.0, phones=False)
     whole = LiveMotion(25.0, seed=3).step(f)
     parts = LiveMotion(25.0, seed=3)
-    cut = [parts.step(_slice(f, a, b)) for a, b in ((0, 7), (7, 8), (8, 40), (40, len(f)))]
+    cut = [parts.step(f.frames(a, b)) for a, b in ((0, 7), (7, 8), (8, 40), (40, len(f)))]
     np.testing.assert_allclose(np.concatenate([m.latent for m in cut]), whole.latent, atol=1e-12)
 
 
@@ -67,18 +67,12 @@ def test_silence_gives_an_idle_face_not_a_frozen_one():
 def test_controls_glide_to_their_new_value_within_a_second():
     f = features(Audio(np.zeros(RATE * 3, np.float32), RATE), 25.0, phones=False)
     lm = LiveMotion(25.0)
-    lm.step(_slice(f, 0, 25))
+    lm.step(f.frames(0, 25))
     lm.set_controls(Controls(emotion="happy", head_distance=0.2))
-    after = lm.step(_slice(f, 25, 75))
+    after = lm.step(f.frames(25, 75))
     scale = after.pose[:, 5]  # the head's log scale follows head_distance
     assert 0.0 < scale[0] < 0.1 and abs(scale[25] - 0.2) < 0.02     # smooth start, there within a second
     assert np.all(np.diff(scale[:25]) > -0.01)
-
-
-def _slice(f, a, b):
-    from generator.stream import _rows
-
-    return _rows(f, a, b)
 
 
 def test_a_session_marks_every_frame_and_signs_its_recording(mona_lisa, speech, tmp_path):

@@ -17,18 +17,17 @@ E = {k: i for i, k in enumerate(latent.EXPRESSION)}
 P = {k: i for i, k in enumerate(latent.POSE)}
 
 
-def follower_step(y: float, v: float, fps: float, attack_s: float, release_s: float) -> float:
+def follower_step(y: float, v, fps: float, attack_s: float, release_s: float) -> float:
     """One frame of an asymmetric one-pole follower at `y` towards `v` (fast opening, slower closing)."""
     s = attack_s if v > y else release_s
     return y + (1 - np.exp(-1 / (s * fps))) * (v - y)
 
 
 def _smooth(x: np.ndarray, fps: float, attack_s: float, release_s: float) -> np.ndarray:
-    """Asymmetric one-pole follower (fast opening, slower closing) over a whole track."""
-    a_up, a_dn = 1 - np.exp(-1 / (attack_s * fps)), 1 - np.exp(-1 / (release_s * fps))
+    """`follower_step` over a whole track, starting at its first value."""
     y, out = float(x[0]), np.empty_like(x)
     for i, v in enumerate(x):
-        y += (a_up if v > y else a_dn) * (v - y)
+        y = follower_step(y, v, fps, attack_s, release_s)
         out[i] = y
     return out
 
