@@ -111,6 +111,7 @@ class LiveSession:
         self.portrait = analyze_file(image, cfg.size)
         self.renderer = make_renderer(self.portrait, cfg.renderer)
         self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed)
+        self.controls = cfg.controls
         self.stream = FeatureStream(cfg.fps)
         self._heard: list[np.ndarray] | None = [] if record is not None else None  # the recording's soundtrack
         # warm up now, not on the first frame
@@ -124,6 +125,8 @@ class LiveSession:
                                        (cfg.size, cfg.size), audio_rate=RATE)
 
     def set_controls(self, controls: Controls) -> None:
+        """New controls, reached smoothly (`LiveMotion.set_controls`); `controls` is what is in force."""
+        self.controls = controls
         self.motion.set_controls(controls)
 
     def frame_centre(self, index: int) -> int:

@@ -125,3 +125,14 @@ def test_a_slow_consumer_gets_the_newest_frames_in_bounded_memory():
         q.put(bytes(10_000) + bytes([i % 256]))
     assert len(q) == 4 and q.dropped == 996
     assert [q.get()[-1] for _ in range(4)] == [996 % 256, 997 % 256, 998 % 256, 999 % 256] and q.get() is None
+
+
+def test_a_controls_message_changes_only_what_it_names(mona_lisa):
+    """A gaze change keeps the emotion chosen at set-up (it used to fall back to neutral)."""
+    from generator.motion.controls import Controls
+    from generator.stream import LiveConfig, LiveSession
+    from likeness.web.routes.live import _controls
+
+    s = LiveSession(mona_lisa, LiveConfig(size=128, controls=Controls(emotion="happy")))
+    s.set_controls(_controls({"type": "controls", "gaze": [0.5, 0.0]}, s.controls))
+    assert s.controls == Controls(gaze=(0.5, 0.0), emotion="happy")

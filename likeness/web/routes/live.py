@@ -78,12 +78,10 @@ def _open(s: Shared, folder, setup: dict):
 async def _stream(ws: WebSocket, session) -> None:
     """Audio in, frames out: a reader takes the client's messages, the engine runs on a worker thread, and a
     writer sends frames from a small queue that drops the oldest when the client reads slowly."""
-    from generator.motion.controls import Controls
     from generator.stream import LatestFrames
 
     audio: asyncio.Queue = asyncio.Queue()
     frames, ready = LatestFrames(QUEUED_FRAMES), asyncio.Event()
-    controls = [Controls()]
 
     async def reader() -> None:
         while True:
@@ -94,8 +92,7 @@ async def _stream(ws: WebSocket, session) -> None:
                 audio.put_nowait(msg["bytes"])
             elif msg.get("text"):
                 try:
-                    controls[0] = _controls(json.loads(msg["text"]), controls[0])
-                    session.set_controls(controls[0])
+                    session.set_controls(_controls(json.loads(msg["text"]), session.controls))
                 except (UserError, ValueError, TypeError) as e:
                     await ws.send_json({"type": "error", "detail": _detail(e)})
 
