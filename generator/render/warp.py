@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-BARY_SLACK = 0.25  # how far outside its triangle (in barycentric weight) a rasterised pixel may be mapped by it
+MAX_EXTRAPOLATION_PX = 1.5  # how far beyond its triangle (source px) a rasterised pixel may be mapped by it
 
 
 class MeshWarp:
@@ -122,11 +122,17 @@ class MeshWarp:
             cv2.fillPoly(ids, polys[t: t + 1], t, cv2.LINE_8, 4)
         ys, xs = np.nonzero(ids >= 0)
         k = ids[ys, xs]
-        bary, det = _barycentric(moved, self.simplices[tris[k]], np.c_[xs + x0, ys + y0])
-        # a triangle collapsed to a line has no inverse, and a pixel the rasteriser counts in whose centre lies outside
-        # a sliver would extrapolate far beyond it (a stray dot of the slit or the chin): both keep the fixed point
-        ok = (np.abs(det) > 1e-6) & (bary.min(1) > -BARY_SLACK)
+        pts = np.c_[xs + x0, ys + y0].astype(np.float64)
+        bary, det = _barycentric(moved, self.simplices[tris[k]], pts)
+        ok = np.abs(det) > 1e-6           # a triangle collapsed to a line has no inverse: keep the fixed point
         s = np.einsum("ij,ijk->ik", bary, src[k])
+        # a pixel the rasteriser counts in whose centre lies just outside a sliver would extrapolate far beyond it (a
+        # stray dot of the slit or the chin): where that lands more than MAX_EXTRAPOLATION_PX from what the
+        # triangle's nearest point maps to, the nearest point is sampled instead (zero motion stays exact)
+        near = _barycentric(moved, self.simplices[tris[k]], _nearest_on_triangles(pts, dst[k]))[0]
+        s_near = np.einsum("ij,ijk->ik", near, src[k])
+        far = np.linalg.norm(s - s_near, axis=1) > MAX_EXTRAPOLATION_PX
+        s[far] = s_near[far]
         # the exact inverse takes over from the fixed point gradually, over `feather_px` inside the outline of its
         # triangles' union, so the seam where the two meet is not a step in the map (a jagged line around the lips)
         union = (ids >= 0).astype(np.uint8)
@@ -140,6 +146,23 @@ class MeshWarp:
         dxx, dxy = np.gradient(d[..., 0], axis=1), np.gradient(d[..., 0], axis=0)
         dyx, dyy = np.gradient(d[..., 1], axis=1), np.gradient(d[..., 1], axis=0)
         return (1 + dxx) * (1 + dyy) - dxy * dyx
+
+
+def _nearest_on_triangles(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """(n, 2) point of each triangle `tri` (n, 3, 2) nearest each point `p` (n, 2): `p` itself when inside, else the
+    nearest point of its nearest edge."""
+    bary = _barycentric(tri.reshape(-1, 2), np.arange(3 * len(tri)).reshape(-1, 3), p)[0]
+    best, out = np.full(len(p), np.inf), p.copy()
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        a, e = tri[:, i], tri[:, j] - tri[:, i]
+        t = np.clip(((p - a) * e).sum(1) / np.maximum((e * e).sum(1), 1e-12), 0.0, 1.0)
+        q = a + t[:, None] * e
+        d = np.linalg.norm(p - q, axis=1)
+        closer = d < best
+        best[closer], out[closer] = d[closer], q[closer]
+    inside = (bary >= 0).all(1)
+    out[inside] = p[inside]
+    return out
 
 
 def _signed_areas(p: np.ndarray, tris: np.ndarray) -> np.ndarray:
