@@ -129,10 +129,12 @@ class MeshWarp:
         # a pixel the rasteriser counts in whose centre lies just outside a sliver would extrapolate far beyond it (a
         # stray dot of the slit or the chin): where that lands more than MAX_EXTRAPOLATION_PX from what the
         # triangle's nearest point maps to, the nearest point is sampled instead (zero motion stays exact)
-        near = _barycentric(moved, self.simplices[tris[k]], _nearest_on_triangles(pts, dst[k]))[0]
-        s_near = np.einsum("ij,ijk->ik", near, src[k])
-        far = np.linalg.norm(s - s_near, axis=1) > MAX_EXTRAPOLATION_PX
-        s[far] = s_near[far]
+        out = np.flatnonzero(bary.min(1) < 0)  # the few pixels drawn outside their triangle
+        kk = k[out]
+        near = _barycentric(moved, self.simplices[tris[kk]], _nearest_on_triangles(pts[out], dst[kk]))[0]
+        s_near = np.einsum("ij,ijk->ik", near, src[kk])
+        far = np.linalg.norm(s[out] - s_near, axis=1) > MAX_EXTRAPOLATION_PX
+        s[out[far]] = s_near[far]
         # the exact inverse takes over from the fixed point gradually, over `feather_px` inside the outline of its
         # triangles' union, so the seam where the two meet is not a step in the map (a jagged line around the lips)
         union = (ids >= 0).astype(np.uint8)
