@@ -135,14 +135,14 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
     lap("motion")
     n = len(motion)
     inputs = {"portrait": cfg.image, "audio": cfg.audio}
-    frames_tmp = None
-    if cfg.frames_dir is not None:
-        cfg.frames_dir.mkdir(parents=True, exist_ok=True)
-        frames_tmp = Path(tempfile.mkdtemp(prefix=".frames.", dir=cfg.frames_dir))
-    fd, tmp = tempfile.mkstemp(prefix=f".{cfg.out.stem}.unsigned.", suffix=".mp4", dir=cfg.out.parent)
-    os.close(fd)
-    unsigned = Path(tmp)
-    try:
+    frames_tmp = unsigned = None
+    try:  # every temp file is made inside, so a signal at any point leaves nothing behind
+        if cfg.frames_dir is not None:
+            cfg.frames_dir.mkdir(parents=True, exist_ok=True)
+            frames_tmp = Path(tempfile.mkdtemp(prefix=".frames.", dir=cfg.frames_dir))
+        fd, tmp = tempfile.mkstemp(prefix=f".{cfg.out.stem}.unsigned.", suffix=".mp4", dir=cfg.out.parent)
+        unsigned = Path(tmp)
+        os.close(fd)
         mark_s = 0.0
         with VideoWriter(unsigned, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:
             for i in range(n):
@@ -170,7 +170,8 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
                 (cfg.frames_dir / png.name).unlink(missing_ok=True)
         raise
     finally:
-        unsigned.unlink(missing_ok=True)
+        if unsigned is not None:
+            unsigned.unlink(missing_ok=True)
         if frames_tmp is not None:
             shutil.rmtree(frames_tmp, ignore_errors=True)
     return GenerateResult(cfg.out, n, n / cfg.fps, timings)

@@ -46,20 +46,25 @@ class VideoWriter:
             raise UserError(f"output must be an .mp4 file, got {self.path.name}")
         if not self.path.parent.is_dir():
             raise UserError(f"output folder does not exist: {self.path.parent}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".mp4.part", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._container = av.open(tmp, "w", format="mp4")
-        self._video = add_h264_stream(self._container, fps, size, crf, preset)
-        self._audio = audio
-        if audio is not None or audio_rate is not None:
-            self._astream = self._container.add_stream("aac", rate=audio.rate if audio is not None else audio_rate)
-            self._astream.layout = "mono"
         self._queue: queue.Queue = queue.Queue(maxsize=16)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._encode_loop, daemon=True)
+        self._container = None
         self.frames = 0
-        self._thread.start()
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".mp4.part", dir=self.path.parent)
+        self._tmp = Path(tmp)
+        try:  # a signal raised in here (SIGTERM) must not leave the temp file behind
+            os.close(fd)
+            self._container = av.open(tmp, "w", format="mp4")
+            self._video = add_h264_stream(self._container, fps, size, crf, preset)
+            self._audio = audio
+            if audio is not None or audio_rate is not None:
+                self._astream = self._container.add_stream("aac", rate=audio.rate if audio is not None else audio_rate)
+                self._astream.layout = "mono"
+            self._thread.start()
+        except BaseException:
+            self.abort()
+            raise
 
     def _encode_loop(self) -> None:
         import av
@@ -118,7 +123,8 @@ class VideoWriter:
             self._queue.put(None)
             self._thread.join()
         try:
-            self._container.close()
+            if self._container is not None:
+                self._container.close()
         except Exception:
             pass
         self._tmp.unlink(missing_ok=True)

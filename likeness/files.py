@@ -21,8 +21,8 @@ def atomic_path(final: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """A temporary path beside `final` to write to; published at `final` when the block ends, removed on error."""
     final = Path(final)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix or final.suffix or ".part", dir=final.parent)
-    os.close(fd)
     try:
+        os.close(fd)
         yield Path(tmp)
         publish(tmp, str(final))
     finally:

@@ -35,6 +35,13 @@ def test_error_leaves_nothing_behind(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_error_while_opening_leaves_nothing_behind(tmp_path):
+    """A failure (or a SIGTERM raised as an exception) after the temp file exists but before `with` is entered."""
+    with pytest.raises(ZeroDivisionError):
+        VideoWriter(tmp_path / "d.mp4", 0, (64, 64))  # the stream setup fails on a zero rate
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_existing_file_is_kept_until_success(tmp_path):
     out = tmp_path / "c.mp4"
     out.write_bytes(b"old")
