@@ -9,7 +9,6 @@ name: split by person, never by clip.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +38,6 @@ class Video:
     fold: str         # "real" or the FOLDS key its family belongs to
 
 
-def person(name: str) -> str:
-    """One name per person from videos_added.tsv's `person_or_generator`, which names some people once per clip:
-    MEAD's `M030_front_angry_level3_001` and `MEAD_M030_level_3_angry_016` are both M030, StyleTalk's
-    `..._andrew_clip_1` and `..._andrew_clip_2` both Andrew, EAMM's `MEAD speaker (video_sad)` one speaker."""
-    mead = re.match(r"MEAD (?:MEAD_)?([MW]\d{3})", name)
-    if mead:
-        return f"MEAD {mead.group(1)}"
-    if name.startswith("MEAD speaker"):
-        return "MEAD speaker (EAMM)"
-    return re.sub(r"_clip_?\d+(_short)?$", "", name)
-
-
 def prefix(path: Path) -> str:
     return Path(path).stem.split("_")[0].lower()
 
@@ -66,14 +53,10 @@ def list_videos(folder: Path) -> list[Path]:
 
 def real_videos(folder: Path) -> list[Video]:
     """The real clips under `folder`, with their person from the folder's parent's videos_added.tsv if any."""
-    from likeness.shared_data import catalogue
+    from likeness.shared_data import people, person
 
-    people = catalogue(Path(folder).parent)
-    out = []
-    for p in list_videos(folder):
-        name = people.get(p.stem, {}).get("person_or_generator") or p.stem
-        out.append(Video(p, 0, person(name), prefix(p), "real"))
-    return out
+    who = people(Path(folder).parent)
+    return [Video(p, 0, who.get(p.stem) or person(p.stem), prefix(p), "real") for p in list_videos(folder)]
 
 
 def fake_videos(folder: Path) -> list[Video]:

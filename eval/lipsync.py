@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from likeness.metrics import lagged_correlation
+
 
 def audio_envelope(samples: np.ndarray, rate: int, fps: float, frames: int) -> np.ndarray:
     """RMS level per video frame (linear), `frames` long (zero past the end of the audio)."""
@@ -13,21 +15,6 @@ def audio_envelope(samples: np.ndarray, rate: int, fps: float, frames: int) -> n
     c = np.concatenate([[0.0], np.cumsum(x * x)])
     lo, hi = np.minimum(edges[:-1], len(x)), np.minimum(edges[1:], len(x))
     return np.sqrt((c[hi] - c[lo]) / np.maximum(hi - lo, 1))
-
-
-def lagged_correlation(x: np.ndarray, y: np.ndarray, lag: int) -> float:
-    """Pearson correlation of x[t + lag] with y[t] over the overlap (NaNs ignored)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if lag >= 0:
-        a, b = x[lag:], y[: len(y) - lag if lag else len(y)]
-    else:
-        a, b = x[:lag], y[-lag:]
-    n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
 @dataclass

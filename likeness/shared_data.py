@@ -6,6 +6,7 @@ whose people appear in neither.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -55,3 +56,20 @@ def catalogue(data: Path = DEFAULT_SHARED) -> dict[str, dict[str, str]]:
     if not table.is_file():
         return {}
     return {Path(r["file"]).stem: r for r in csv.DictReader(table.read_text().splitlines(), delimiter="\t")}
+
+
+def person(name: str) -> str:
+    """One name per person from videos_added.tsv's `person_or_generator`, which names some people once per clip:
+    MEAD's `M030_front_angry_level3_001` and `MEAD_M030_level_3_angry_016` are both M030, StyleTalk's
+    `..._andrew_clip_1` and `..._andrew_clip_2` both Andrew, EAMM's `MEAD speaker (video_sad)` one speaker."""
+    mead = re.match(r"MEAD (?:MEAD_)?([MW]\d{3})", name)
+    if mead:
+        return f"MEAD {mead.group(1)}"
+    if name.startswith("MEAD speaker"):
+        return "MEAD speaker (EAMM)"
+    return re.sub(r"_clip_?\d+(_short)?$", "", name)
+
+
+def people(data: Path = DEFAULT_SHARED) -> dict[str, str]:
+    """File stem -> the person filmed, for the clips videos_added.tsv names one for (split by person, never by clip)."""
+    return {stem: person(r["person_or_generator"]) for stem, r in catalogue(data).items() if r["person_or_generator"]}

@@ -137,3 +137,17 @@ def load_clips(cache: Path) -> list[Clip]:
 
 def split_by_identity(clips: list[Clip], val_names: tuple[str, ...]) -> tuple[list[Clip], list[Clip]]:
     return [c for c in clips if c.name not in val_names], [c for c in clips if c.name in val_names]
+
+
+def speech_split(clips: list[Clip], val_names: tuple[str, ...], shared: Path | None) -> tuple[list[Clip], list[Clip]]:
+    """Training and held-out clips; with a shared folder that has videos_added.tsv, only the clips whose audio is
+    the speaker's own voice (music or another voice over a face teaches the mouth nothing)."""
+    from likeness.shared_data import own_speech
+
+    tr, va = split_by_identity(clips, val_names)
+    if shared is not None and (Path(shared) / "videos_added.tsv").is_file():
+        speech = own_speech(Path(shared))
+        tr, va = [c for c in tr if c.name in speech], [c for c in va if c.name in speech]
+    if not tr:
+        raise UserError("no training clips left after holding out the validation identities")
+    return tr, va

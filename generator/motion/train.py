@@ -11,10 +11,10 @@ import numpy as np
 
 from likeness.errors import UserError
 from likeness.files import atomic_path
-from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT, own_speech
+from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
 from .. import latent
-from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, split_by_identity
+from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, speech_split
 from .dit import CONTROL_NAMES, DiTConfig
 from .dit_motion import DEFAULT_CHECKPOINT
 
@@ -121,12 +121,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     rng = np.random.default_rng(cfg.seed)
     clips = load_clips(cfg.data)
     index = json.loads((Path(cfg.data) / "index.json").read_text())
-    tr, va = split_by_identity(clips, cfg.val_names)
-    if cfg.shared is not None and (cfg.shared / "videos_added.tsv").is_file():
-        speech = own_speech(cfg.shared)  # music or another voice over a face teaches the mouth nothing
-        tr, va = [c for c in tr if c.name in speech], [c for c in va if c.name in speech]
-    if not tr:
-        raise UserError("no training clips left after holding out the validation identities")
+    tr, va = speech_split(clips, cfg.val_names, cfg.shared)
     m = cfg.model
     stats = _norm_stats(tr, m.auto_gain)
     length = m.prefix + m.window
