@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data
 
-.PHONY: install test test-fast lint demo bench eval train-motion train-detector train-renderer clean
+.PHONY: install test test-fast lint demo bench eval train-motion train-articulation train-detector train-renderer clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ eval: install
 train-motion: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/likeness train motion --data data/motion --steps 3000 --seed 0 --shared $(SHARED)
+
+# Reproduces generator/motion/assets/articulation.npz (+ .json: cross-validated and held-out lip sync).
+train-articulation: install
+	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
+	$(BIN)/likeness train articulation --data data/motion --shared $(SHARED)
 
 # Reproduces the renderer's mouth-exemplar bank generator/render/assets/mouth_bank.npz (+ .json: sources, licences).
 train-renderer: install

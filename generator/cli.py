@@ -16,6 +16,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.command("live")(live)
     train_app.command("prepare")(prepare)
     train_app.command("motion")(train_motion)
+    train_app.command("articulation")(train_articulation)
 
 
 @friendly_errors
@@ -26,9 +27,10 @@ def generate(
     fps: float = typer.Option(25.0, help="Output frame rate."),
     size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
-    motion: str = typer.Option(MOTION_MODELS[0], help=f"Motion model: {' or '.join(MOTION_MODELS)}. procedural: "
-                               "visemes of the decoded phones, the tightest lip sync; dit: the trained diffusion "
-                               "transformer, more natural head motion, slightly weaker lip sync so far."),
+    motion: str = typer.Option(MOTION_MODELS[0], help=f"Motion model: {', '.join(MOTION_MODELS)}. procedural: "
+                               "visemes of the decoded phones, the surest lip closures; articulated: the same with the "
+                               "mouth real speakers make for these sounds (learned), subtler; dit: the trained "
+                               "diffusion transformer, more natural head motion."),
     renderer: str = typer.Option("v2", help="Renderer: v2 (real mouth interiors, fold-free mesh) or warp-v1 (the first "
                                  "one: painted mouth)."),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
@@ -134,3 +136,29 @@ def train_motion(
         info = train(cfg, lambda s, n, m: update(s, n))
     typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: train loss {info['final_train_loss']:.3f}, "
                f"validation loss {info['final_val_loss']:.3f} -> {cfg.out} (MLflow run {info['mlflow_run']})")
+
+
+@friendly_errors
+def train_articulation(
+    data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
+    out: Path = typer.Option(None, help="Model path (default: the shipped generator/motion/assets/articulation.npz)."),
+    context: int = typer.Option(2, help="Frames of audio either side of each frame."),
+    ridge: float = typer.Option(1e4, help="Ridge penalty on standardised features."),
+    val: str = typer.Option(",".join(MOTION_HELD_OUT), help="Held-out identities (clip names), comma separated."),
+    shared: Path = typer.Option(DEFAULT_SHARED, help="Shared data whose videos_added.tsv names each clip's person "
+                                "and says which clips carry the speaker's own voice (only those are fitted on)."),
+    tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
+) -> None:
+    """Fit the learned articulation (audio around a frame -> its mouth); logs cross-validation to MLflow."""
+    from generator.motion.articulation import DEFAULT_PATH
+    from generator.motion.train_articulation import ArticulationTrainConfig, train_articulation as run
+
+    if context < 0 or ridge <= 0:
+        raise UserError("--context must be >= 0 and --ridge > 0")
+    cfg = ArticulationTrainConfig(data=data, out=out or DEFAULT_PATH, context=context, ridge=ridge,
+                                  val_names=tuple(v for v in val.split(",") if v), shared=shared,
+                                  tracking_uri=tracking_uri)
+    info = run(cfg, lambda msg: typer.echo(msg, err=True))
+    typer.echo(f"fitted on {len(info['train_clips'])} clips in {info['seconds']:.0f} s: lip sync {info['cv_sync']:.3f} "
+               f"cross-validated over the training people, {info['held_out_sync']:.3f} on the held-out ones "
+               f"-> {cfg.out} (MLflow run {info['mlflow_run']})")

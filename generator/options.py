@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Motion models `GenerateConfig.motion` accepts; the first is the default.
-MOTION_MODELS = ("procedural", "dit")
+MOTION_MODELS = ("procedural", "articulated", "dit")
 
 #: Emotion presets: expression offsets (and head pitch, radians) per preset; "neutral" is the default.
 EMOTIONS: dict[str, dict[str, float]] = {

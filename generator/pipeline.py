@@ -182,8 +182,9 @@ def make_motion(cfg: GenerateConfig, audio, feats, mouth_open: float = 0.0):
     from .audio import features, n_video_frames
     from .motion.procedural import procedural_motion
 
-    if cfg.motion == "procedural":
-        return procedural_motion(feats, cfg.controls, cfg.seed, mouth_open)
+    if cfg.motion in ("procedural", "articulated"):
+        mouth = "learned" if cfg.motion == "articulated" else "visemes"
+        return procedural_motion(feats, cfg.controls, cfg.seed, mouth_open, mouth)
     from .latent import Motion
     from .latent import FPS
     from .motion.dit_motion import DiTMotion

@@ -76,10 +76,11 @@ def _cli(*args, cwd=None):
                           cwd=cwd, timeout=120)
 
 
-def test_cli_generates(mona_lisa, speech_3s, tmp_path):
+@pytest.mark.parametrize("motion", ["dit", "articulated"])
+def test_cli_generates(motion, mona_lisa, speech_3s, tmp_path):
     out = tmp_path / "cli.mp4"
     r = _cli("generate", "--image", mona_lisa, "--audio", speech_3s, "--out", out, "--size", 128,
-             "--emotion", "happy", "--gaze", "0.2,-0.1", "--pose-scale", 0.5, "--motion", "dit", "--audio-scale", 2)
+             "--emotion", "happy", "--gaze", "0.2,-0.1", "--pose-scale", 0.5, "--motion", motion, "--audio-scale", 2)
     assert r.returncode == 0, r.stderr
     assert "fps end to end" in r.stdout and out.is_file()
     assert r.stderr.strip() == ""   # no library log spam

@@ -1,7 +1,8 @@
 """Procedural motion: a deterministic, seeded audio-to-motion mapping. The baseline learned models must beat.
 
-Mouth follows the decoded phones (viseme targets blended by dominance, `visemes.py`) with the jaw scaled by
-the speech-band level; without phones, the level and spectral shape alone; head motion follows prosody plus smooth noise;
+Mouth follows the decoded phones: the viseme table (targets blended by dominance, `visemes.py`, the jaw scaled
+by the speech-band level) or the learned articulation (`articulation.py`: the mouth real speakers make for the
+sounds around each frame) with the table's lip closures laid over it; without phones, the level and spectral shape; head motion follows prosody plus smooth noise;
 blinks every 2-6 s; gaze holds and jumps (saccades); breathing and drift keep a silent face alive.
 """
 from __future__ import annotations
@@ -11,7 +12,10 @@ import numpy as np
 from .. import latent
 from ..audio import AudioFeatures
 from .controls import Controls
-from .visemes import channels, mouth_from_visemes
+from .visemes import blend_weights, channels, mouth_from_visemes
+
+#: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation with closures.
+MOUTH_MODELS = ("visemes", "learned")
 
 E = {k: i for i, k in enumerate(latent.EXPRESSION)}
 P = {k: i for i, k in enumerate(latent.POSE)}
@@ -55,6 +59,18 @@ def viseme_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
     return mouth
 
 
+def learned_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
+    """(T, 5) mouth channels from the learned articulation, with the viseme table's /p b m/ closures laid over it
+    by their dominance (a regression smears a 60 ms closure into a half-shut mouth)."""
+    from ..phones import VISEMES
+    from .articulation import shipped
+    from .data import audio_matrix
+
+    mouth = shipped().predict_at(audio_matrix(feats), feats.fps)
+    closed = blend_weights(feats.visemes, feats.fps)[:, [VISEMES.index("closed")]]
+    return (1 - closed) * mouth + closed * mouth_from_visemes(feats.visemes, feats.fps, mouth_open)
+
+
 def level_gain(db: np.ndarray, fps: float) -> np.ndarray:
     """Jaw gain from a dB track: loud speech opens wider than the viseme target, quiet speech less."""
     return _smooth(0.4 + 0.9 * normalize_level(db, db), fps, 0.03, 0.08)
@@ -88,9 +104,11 @@ def saccade_track(rng: np.random.Generator, n: int, fps: float, centre: tuple[fl
 
 
 def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), seed: int = 0,
-                      mouth_open: float = 0.0) -> latent.Motion:
+                      mouth_open: float = 0.0, mouth: str = "visemes") -> latent.Motion:
     """Motion latents for every video frame of `feats`; the same inputs and seed give the same motion.
-    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), closed on /p b m/."""
+    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), closed on /p b m/; `mouth`: `MOUTH_MODELS`."""
+    if mouth not in MOUTH_MODELS:
+        raise ValueError(f"mouth must be one of {MOUTH_MODELS}, got {mouth!r}")
     rng = np.random.default_rng(seed)
     n, fps = len(feats), feats.fps
     t = np.arange(n) / fps
@@ -100,7 +118,8 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
     voiced = feats.pitch > 0
     if feats.visemes is not None:
-        expr[:, channels()] = viseme_mouth(feats, mouth_open)
+        make = learned_mouth if mouth == "learned" else viseme_mouth
+        expr[:, channels()] = make(feats, mouth_open)
     else:
         jaw = _smooth(level**2, fps, 0.03, 0.06)
         expr[:, E["jaw_open"]] = 0.55 * jaw
