@@ -72,7 +72,7 @@ def reenact_videos(videos: Path | None, data: Path) -> list[Path]:
 
 def track(path: Path, size: int, max_seconds: float) -> Tracked:
     """Track a real clip with FaceMesh and encode it relative to its first frame (frames without a face dropped)."""
-    from generator.face.analysis import (FaceMesh, align_transform, portrait_from_landmarks, transform_landmarks,
+    from generator.face.analysis import (FaceMesh, portrait_from_landmarks, portrait_transform, transform_landmarks,
                                          warp_aligned)
     from generator.face.geometry import estimate_pose
     from generator.motion.encode import fit_expression, relative_pose
@@ -94,7 +94,7 @@ def track(path: Path, size: int, max_seconds: float) -> Tracked:
         mesh.close()
     if len(frames) < 10:
         raise UserError(f"{path.name}: a face was tracked in only {len(frames)} frames")
-    m = align_transform(lms[0], size)
+    m = portrait_transform(lms[0], size, frames[0].shape)
     portrait = portrait_from_landmarks(frames[0], lms[0], size)
     canvas = np.stack([transform_landmarks(lm, m) for lm in lms])
     poses = [estimate_pose(lm) for lm in canvas]

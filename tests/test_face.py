@@ -20,6 +20,40 @@ def test_mona_lisa_is_aligned_on_the_canvas(mona_portrait):
     assert np.all(np.abs(centre - 128) < 30)
 
 
+def test_portrait_canvas_moves_inside_the_image_and_makes_up_the_rest_without_streaks(shared):
+    """Hair at the top edge: replicated borders draw vertical streaks that every rendered frame would show. The canvas
+    moves down instead (the face kept whole on it), and what still lies outside is a blurred mirror."""
+    import cv2
+
+    from generator.face.analysis import align_transform, largest_face, portrait_canvas, portrait_transform, warp_aligned
+
+    rgb = load_image(shared / "portraits" / "st_art_3.png")
+    lm = largest_face(rgb, None, "st_art_3")
+    h, w = rgb.shape[:2]
+
+    def outside(m: np.ndarray) -> np.ndarray:
+        inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
+        q = np.stack(np.meshgrid(np.arange(256), np.arange(256)), -1).reshape(-1, 2) @ inv[:, :2].T + inv[:, 2]
+        return ((q < 0) | (q > [w - 1, h - 1])).any(1).reshape(256, 256)
+
+    m0, m = align_transform(lm, 256), portrait_transform(lm, 256, rgb.shape)
+    assert outside(m0).mean() > 0.1 and outside(m).mean() < 0.5 * outside(m0).mean()
+    assert np.allclose(m[:, :2], m0[:, :2])  # moved, never zoomed
+    face = lm[:, :2] @ m[:, :2].T + m[:, 2]
+    assert face.min() > 0 and face.max() < 256
+
+    def streaks(img: np.ndarray, where: np.ndarray) -> float:
+        """Horizontal over vertical gradient energy where the canvas lies outside the image (streaks: >> 1)."""
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float64)
+        gx, gy = np.abs(np.diff(g, axis=1))[:-1, :], np.abs(np.diff(g, axis=0))[:, :-1]
+        sel = where[:-1, :-1]
+        return float((gx[sel] ** 2).sum() / max((gy[sel] ** 2).sum(), 1e-9))
+
+    away = outside(m0) & ~cv2.dilate(outside(m0).astype(np.uint8) ^ 1, np.ones((9, 9), np.uint8)).astype(bool)
+    before, after = streaks(warp_aligned(rgb, m0, 256), away), streaks(portrait_canvas(rgb, m0, 256), away)
+    assert before > 20 and after < 3, (before, after)  # replicated: streaks; made up: a blurred mirror, no direction
+
+
 def test_largest_face_and_paintings(shared):
     for name in ["st_art_1.png", "lp_s12.jpg", "st_people_0.png"]:
         assert analyze_file(shared / "portraits" / name, 128).landmarks.shape == (478, 3)

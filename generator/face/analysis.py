@@ -124,8 +124,53 @@ def align_transform(lm: np.ndarray, size: int) -> np.ndarray:
     return m
 
 
-def warp_aligned(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
-    """The size x size image of `rgb` under the 2x3 affine `m` (borders replicated), anti-aliased when `m` shrinks:
+def portrait_transform(lm: np.ndarray, size: int, shape: tuple[int, ...]) -> np.ndarray:
+    """`align_transform` shifted (by up to a quarter of the canvas, the face kept whole on it) to leave as little of
+    the canvas outside the image of `shape` as it can: what lies outside has to be made up (`portrait_canvas`).
+    Shifted, never zoomed: the face keeps the scale the renderer's mesh is laid out for."""
+    m0 = align_transform(lm, size)
+    h, w = shape[:2]
+    to_image = np.linalg.inv(np.vstack([m0, [0, 0, 1]]))[:2]
+    face = transform_landmarks(lm, m0)[:, :2]
+    step = np.arange(-0.25, 0.2501, 0.0125) * size
+    dx, dy = np.meshgrid(step, step, indexing="ij")  # canvas shift
+    margin = 0.03 * size
+    fits = ((face[:, 0].min() - dx >= margin) & (face[:, 0].max() - dx <= size - margin)
+            & (face[:, 1].min() - dy >= margin) & (face[:, 1].max() - dy <= size - margin))
+    outside = np.zeros_like(dx)  # how far the canvas corners lie outside the image
+    for qx in (0, size):
+        for qy in (0, size):
+            ix = to_image[0, 0] * (qx + dx) + to_image[0, 1] * (qy + dy) + to_image[0, 2]
+            iy = to_image[1, 0] * (qx + dx) + to_image[1, 1] * (qy + dy) + to_image[1, 2]
+            outside += np.maximum(0, -ix) + np.maximum(0, ix - (w - 1)) + np.maximum(0, -iy) + np.maximum(0, iy - (h - 1))
+    still = (len(step) // 2, len(step) // 2)
+    if outside[still] == 0 or not fits.any():
+        return m0
+    i, j = np.unravel_index(np.argmin(np.where(fits, outside, np.inf) + 1e-6 * (dx**2 + dy**2)), dx.shape)
+    shifted = m0.copy()
+    shifted[:, 2] -= (dx[i, j], dy[i, j])
+    return shifted
+
+
+def portrait_canvas(rgb: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The portrait's size x size canvas under `m`. Where it lies outside the image, a blurred mirror of what lies
+    inside, faded in over a few pixels: replicated edge pixels would draw streaks that every rendered frame shows."""
+    import cv2
+
+    img = warp_aligned(rgb, m, size, cv2.INTER_CUBIC, cv2.BORDER_REFLECT_101)
+    inside = cv2.warpAffine(np.ones(rgb.shape[:2], np.float32), np.asarray(m, np.float64), (size, size),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    if inside.min() >= 0.999:
+        return img
+    soft = cv2.GaussianBlur(img, (0, 0), size / 48)
+    a = np.minimum(cv2.GaussianBlur(inside, (0, 0), size / 160), inside)[..., None]
+    return np.clip(img * a + soft * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
+def warp_aligned(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int | None = None,
+                 border: int | None = None) -> np.ndarray:
+    """The size x size image of `rgb` under the 2x3 affine `m` (borders replicated unless `border` says another
+    OpenCV border mode), anti-aliased when `m` shrinks:
     OpenCV's warpAffine has no area filter (INTER_AREA falls back to bilinear, which aliases fine texture), so the
     region the output covers is first shrunk with INTER_AREA to the output's scale."""
     import cv2
@@ -145,7 +190,8 @@ def warp_aligned(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int |
         kx, ky = (x1 - x0) / sw, (y1 - y0) / sh
         m = m @ np.array([[kx, 0, x0], [0, ky, y0], [0, 0, 1]], np.float64)
         interpolation = cv2.INTER_LINEAR
-    return cv2.warpAffine(rgb, m, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    border = cv2.BORDER_REPLICATE if border is None else border
+    return cv2.warpAffine(rgb, m, (size, size), flags=interpolation, borderMode=border)
 
 
 def analyze(rgb: np.ndarray, size: int = 512, mesh: FaceMesh | None = None, what: str = "image") -> Portrait:
@@ -155,11 +201,9 @@ def analyze(rgb: np.ndarray, size: int = 512, mesh: FaceMesh | None = None, what
 
 def portrait_from_landmarks(rgb: np.ndarray, lm: np.ndarray, size: int = 512) -> Portrait:
     """The aligned portrait of the face whose (478, 3) landmarks in `rgb` are already known (a tracked frame)."""
-    import cv2
-
-    m = align_transform(lm, size)
+    m = portrait_transform(lm, size, rgb.shape)
     out = transform_landmarks(lm, m)
-    return Portrait(warp_aligned(rgb, m, size, cv2.INTER_CUBIC), out, estimate_pose(out), float(np.hypot(*m[0, :2])))
+    return Portrait(portrait_canvas(rgb, m, size), out, estimate_pose(out), float(np.hypot(*m[0, :2])))
 
 
 def transform_landmarks(lm: np.ndarray, m: np.ndarray) -> np.ndarray:
