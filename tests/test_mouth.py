@@ -125,6 +125,22 @@ def test_the_mesh_does_not_fold_on_any_shared_portrait(shared):
     assert make_renderer(mona, "warp-v1").fold(POSE0, expr(jaw_open=1.0))[0] < -1   # the tear #18 reported
 
 
+@pytest.mark.parametrize("name", ["st_sad.png", "lp_s9.jpg"])
+def test_the_mouth_corners_draw_from_the_corners(shared, name):
+    """Lips parting: every pixel near an inner-lip corner is drawn from near that corner in the portrait (stray
+    skin from above the lips showed as bright dots at the corners when the fixed-point inverse took over there)."""
+    from generator.face.analysis import analyze_file
+
+    r = make_renderer(analyze_file(shared / "portraits" / name, 512), "v2")
+    m, face = r.backward_map(POSE0, expr(jaw_open=0.35, lower_lip=0.5))
+    x0, y0 = r.warp.roi[:2]
+    for k in (topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1]):
+        cx, cy = np.round(face[k, :2]).astype(int)
+        patch = m[cy - 3 - y0: cy + 4 - y0, cx - 3 - x0: cx + 4 - x0].reshape(-1, 2)
+        src = r.portrait.landmarks[k, :2]
+        assert np.linalg.norm(patch - src, axis=1).max() < 6.0, (k, np.linalg.norm(patch - src, axis=1).max())
+
+
 def test_an_unknown_renderer_is_a_clear_error(mona_portrait):
     with pytest.raises(UserError, match="unknown renderer 'v9'; choose one of v2, warp-v1"):
         make_renderer(mona_portrait, "v9")

@@ -105,7 +105,10 @@ class Renderer:
             upper = np.isin(tris, topo.LIPS_OUTER_UPPER + topo.LIPS_INNER_UPPER).any(1)
             lower = np.isin(tris, topo.LIPS_OUTER_LOWER + topo.LIPS_INNER_LOWER).any(1)
             near = np.flatnonzero(upper | lower)
-            self.lip_tris = near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]
+            # and one ring of triangles around them, first (the lips' own win): by the mouth corners the fixed point
+            # is far off once the lips part, and where the exact inverse fades into it stray skin dots showed
+            ring = np.flatnonzero(np.isin(tris, tris[near]).any(1) & ~(upper | lower))
+            self.lip_tris = np.r_[ring, near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]]
         if cfg.mouth == "bank":
             self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
         else:
@@ -167,15 +170,20 @@ class Renderer:
         keep = np.maximum(0.0, mag - self._ring_dist / 3) / np.maximum(mag, 1e-9)
         return push * keep[:, None]
 
-    def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
-        import cv2
-
+    def backward_map(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(h, w, 2) portrait coordinates each pixel of the warp's ROI is drawn from, and the face landmarks."""
         expr_disp, pose_disp, face = self.displacements(pose6, expr)
-        x0, y0, x1, y1 = self.warp.roi
-        frame = self.portrait.image.copy()
         m = self.warp.backward_map(expr_disp, pose_disp)
         if self.lip_tris is not None:
             self.warp.exact_inverse(self.src + expr_disp + pose_disp, self.lip_tris, m)
+        return m, face
+
+    def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        m, face = self.backward_map(pose6, expr)
+        x0, y0, x1, y1 = self.warp.roi
+        frame = self.portrait.image.copy()
         frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.mouth.paint(frame, face)
         return frame
