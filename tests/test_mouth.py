@@ -141,6 +141,25 @@ def test_the_mouth_corners_draw_from_the_corners(shared, name):
         assert np.linalg.norm(patch - src, axis=1).max() < 6.0, (k, np.linalg.norm(patch - src, axis=1).max())
 
 
+@pytest.mark.parametrize("name", ["st_sad.png", "lp_s9.jpg"])
+def test_the_mesh_is_laid_out_with_the_whole_lower_lip_below_the_slit(shared, name):
+    """A closed mouth is triangulated with its lower lip moved down a little, so that no triangle spans the slit but
+    the ones the mouth paints over. Moving only the lip's contours left its inner rings above them: triangles from the
+    upper lip reached past the lower lip's inner edge, and parting lips drew a sawtooth of lip below the interior."""
+    from generator.face.analysis import analyze_file
+    from generator.render.renderer import lip_halves
+
+    r = make_renderer(analyze_file(shared / "portraits" / name, 512), "v2")
+    lm = r.portrait.landmarks
+    layout = r.warp.layout
+    _, lower = lip_halves(lm)
+    rings = np.setdiff1d(lower, topo.LIPS_INNER_LOWER + topo.LIPS_OUTER_LOWER)
+    contour = layout[topo.LIPS_INNER_LOWER]
+    order = np.argsort(contour[:, 0])
+    edge = np.interp(layout[rings, 0], contour[order, 0], contour[order, 1])
+    assert len(rings) >= 10 and (layout[rings, 1] >= edge - 0.5).all()
+
+
 def test_an_unknown_renderer_is_a_clear_error(mona_portrait):
     with pytest.raises(UserError, match="unknown renderer 'v9'; choose one of v2, warp-v1"):
         make_renderer(mona_portrait, "v9")

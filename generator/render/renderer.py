@@ -31,6 +31,25 @@ def _no_blink(expr: np.ndarray) -> np.ndarray:
     return out
 
 
+def lip_halves(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of every landmark of the upper lip and of the lower lip in `lm` (478, 2|3): the contours and the
+    rings between them (FaceMesh has four rings per lip), split by the inner lips' midline; the corners are in both."""
+    import cv2
+
+    outer = np.r_[topo.LIPS_OUTER_UPPER, topo.LIPS_OUTER_LOWER[-2:0:-1]]
+    poly = lm[outer, :2].astype(np.float32)
+    inside = np.array([cv2.pointPolygonTest(poly, (float(x), float(y)), True) >= -0.5 for x, y in lm[:, :2]])
+    mid = (lm[topo.LIPS_INNER_UPPER, :2] + lm[topo.LIPS_INNER_LOWER, :2]) / 2  # corner to corner
+    order = np.argsort(mid[:, 0])
+    below = lm[:, 1] > np.interp(lm[:, 0], mid[order, 0], mid[order, 1])
+    corners = [topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1], topo.LIPS_OUTER_UPPER[0], topo.LIPS_OUTER_UPPER[-1]]
+    upper = set(np.flatnonzero(inside & ~below)) | set(topo.LIPS_INNER_UPPER) | set(topo.LIPS_OUTER_UPPER)
+    lower = set(np.flatnonzero(inside & below)) | set(topo.LIPS_INNER_LOWER) | set(topo.LIPS_OUTER_LOWER)
+    upper -= set(topo.LIPS_INNER_LOWER[1:-1]) | set(topo.LIPS_OUTER_LOWER[1:-1])
+    lower -= set(topo.LIPS_INNER_UPPER[1:-1]) | set(topo.LIPS_OUTER_UPPER[1:-1])
+    return np.array(sorted(upper | set(corners))), np.array(sorted(lower | set(corners)))
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     """Which renderer: `mouth` "bank" (real interiors, `generator.render.bank`) or "painted" (the v1 painter);
@@ -92,9 +111,16 @@ class Renderer:
         layout = None
         if cfg.anchors == "v2":  # triangulate with the lips parted a little, so that no triangle spans the slit
             layout = self.src.copy()
-            lower_lip = topo.LIPS_INNER_LOWER[1:-1] + topo.LIPS_OUTER_LOWER[1:-1]
+            upper_lip, lower_lip = lip_halves(lm)
+            corners = [topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1], *topo.MOUTH_CORNERS]
             width = np.linalg.norm(lm[topo.MOUTH_CORNERS[0], :2] - lm[topo.MOUTH_CORNERS[1], :2])
-            layout[lower_lip, 1] += SLIT_LAYOUT * width
+            gap = float(np.mean(lm[topo.LIPS_INNER_LOWER[1:-1], 1] - lm[topo.LIPS_INNER_UPPER[1:-1], 1]))
+            # a closed mouth moves its whole lower lip (moving only its contours put its inner rings above them,
+            # and the triangles between spanned the opening: a sawtooth of lip below the interior); an open one
+            # already has its gap, and moves the contours alone as before
+            moved = np.setdiff1d(lower_lip, corners) if gap < SLIT_LAYOUT * width else \
+                topo.LIPS_INNER_LOWER[1:-1] + topo.LIPS_OUTER_LOWER[1:-1]
+            layout[moved, 1] += SLIT_LAYOUT * width
         self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
                              slit=topo.inner_lip_loop(), layout=layout)
         # v2: around the lips, where the slit opens wide, the exact inverse of the mesh replaces the fixed point;
@@ -102,8 +128,7 @@ class Renderer:
         self.lip_tris = None
         if cfg.anchors == "v2":
             tris = self.warp.simplices
-            upper = np.isin(tris, topo.LIPS_OUTER_UPPER + topo.LIPS_INNER_UPPER).any(1)
-            lower = np.isin(tris, topo.LIPS_OUTER_LOWER + topo.LIPS_INNER_LOWER).any(1)
+            upper, lower = np.isin(tris, upper_lip).any(1), np.isin(tris, lower_lip).any(1)
             near = np.flatnonzero(upper | lower)
             # and one ring of triangles around them, first (the lips' own win): by the mouth corners the fixed point
             # is far off once the lips part, and where the exact inverse fades into it stray skin dots showed

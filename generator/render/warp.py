@@ -24,7 +24,8 @@ class MeshWarp:
 
         x0, y0, x1, y1 = roi or (0, 0, size, size)
         self.size, self.roi, self.iters, self.smooth_px = size, (x0, y0, x1, y1), iters, smooth_px
-        tri = Delaunay(src if layout is None else layout)
+        self.layout = np.asarray(src if layout is None else layout, np.float64)
+        tri = Delaunay(self.layout)
         self.src, self.simplices = np.asarray(src, np.float64), tri.simplices
         area0 = _signed_areas(self.src, tri.simplices)
         self._solid = np.abs(area0) > 0.02    # a triangle of no area (a closed lip line) has no side to flip to
