@@ -130,9 +130,11 @@ class Renderer:
             tris = self.warp.simplices
             upper, lower = np.isin(tris, upper_lip).any(1), np.isin(tris, lower_lip).any(1)
             near = np.flatnonzero(upper | lower)
-            # and one ring of triangles around them, first (the lips' own win): by the mouth corners the fixed point
-            # is far off once the lips part, and where the exact inverse fades into it stray skin dots showed
-            ring = np.flatnonzero(np.isin(tris, tris[near]).any(1) & ~(upper | lower))
+            # and one ring of triangles around the mouth corners, first (the lips' own win): there the fixed point is
+            # far off once the lips part, and where the exact inverse faded into it stray skin dots showed
+            corner = near[np.isin(tris[near], [*topo.MOUTH_CORNERS, topo.LIPS_INNER_UPPER[0],
+                                              topo.LIPS_INNER_UPPER[-1]]).any(1)]
+            ring = np.flatnonzero(np.isin(tris, tris[corner]).any(1) & ~(upper | lower))
             self.lip_tris = np.r_[ring, near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]]
         if cfg.mouth == "bank":
             self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
