@@ -79,3 +79,28 @@ def test_bad_audio_is_a_clear_error(tmp_path, make, message):
 def test_image_is_not_audio(mona_lisa):
     with pytest.raises(UserError, match="unreadable audio|no audio stream"):
         load_audio(mona_lisa)
+
+
+@pytest.mark.parametrize("rate_in", [48_000, 32_000, 44_100])
+def test_resampling_to_16k_matches_scipys_polyphase_filter(rate_in):
+    from scipy.signal import resample_poly
+
+    from generator.audio import Audio, resample
+
+    x = np.random.default_rng(0).standard_normal(rate_in * 2 + 7).astype(np.float32)
+    ours = resample(Audio(x, rate_in), 16_000).samples
+    g = np.gcd(rate_in, 16_000)
+    ref = resample_poly(x, 16_000 // g, rate_in // g)
+    assert ours.shape == ref.shape and np.abs(ours - ref).max() < 1e-5
+
+
+def test_generation_features_do_not_import_scipy_signal(speech_3s):
+    """scipy.signal takes about a second to import; a cold `likeness generate` (48 kHz audio) must not pay it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from generator.audio import features, load_audio; "
+            f"features(load_audio({str(speech_3s)!r}), 25.0); print('scipy.signal' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
