@@ -43,10 +43,13 @@ def main() -> None:
             per_frame = {k: 1000 * best.timings[k] / best.frames for k in STAGES}
             rows.append((size, motion, renderer, best.frames, med, best.fps, per_frame))
             print(f"{size} {motion} {renderer}: {med:.1f} fps end to end (median of {a.repeats})", flush=True)
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "likeness", "generate", "-i", str(image), "-a", str(audio),
-                        "-o", str(Path(tmp) / "cold.mp4")], check=True, capture_output=True)
-        cold = time.perf_counter() - t
+        colds = []
+        for _ in range(a.repeats):  # a new process each time: imports, model loading and set-up included
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "likeness", "generate", "-i", str(image), "-a", str(audio),
+                            "-o", str(Path(tmp) / "cold.mp4")], check=True, capture_output=True)
+            colds.append(time.perf_counter() - t)
+        cold = statistics.median(colds)
 
     frames = rows[0][3]
     lines = [
@@ -69,7 +72,7 @@ def main() -> None:
         "C2PA signing of the MP4; provenance is always on. Imports are warm. The renderers v2 (the default) and",
         f"warp-v1 at 512 px, procedural motion, in the same run: v2 runs at {rows[0][4] / rows[-1][4]:.2f}x the fps of warp-v1.",
         f"A cold CLI run (`likeness generate`, default motion, new process, imports included) of the same 8 s clip at 512x512 took "
-        f"{cold:.2f} s = {frames / cold:.1f} fps.",
+        f"{cold:.2f} s = {frames / cold:.1f} fps (median of {a.repeats}; range {min(colds):.2f}-{max(colds):.2f} s).",
         "Target: >= 25 fps end to end at 512x512 (real time); stretch >= 50 fps.",
     ]
     write_section("generate", "\n".join(lines))
