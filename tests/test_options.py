@@ -48,3 +48,18 @@ def test_numeric_controls_have_one_range_for_the_pipeline_and_the_api():
         Controls(pose_scale=3.5)
     with pytest.raises(UserError, match=r"gaze y must be in \[-1, 1\], got -2"):
         Controls(gaze=(0.0, -2.0))
+
+
+def test_the_web_page_reads_its_menus_and_ranges_from_the_server(client):
+    """The page holds no motion model, emotion or control range of its own: it asks `/generate/options`."""
+    from generator.options import CONTROLS
+    from likeness.web.app import ServeConfig
+
+    with client(ServeConfig()) as c:
+        o = c.get("/api/v1/generate/options").json()
+    assert o["motion"] == list(MOTION_MODELS) and o["emotion"] == list(EMOTIONS)
+    assert o["controls"]["pose_scale"] == {"default": CONTROLS["pose_scale"].default, "low": CONTROLS["pose_scale"].low,
+                                           "high": CONTROLS["pose_scale"].high, "help": CONTROLS["pose_scale"].help}
+    page = (ROOT / "likeness" / "web" / "static" / "index.html").read_text()
+    assert not re.search(r"<option[^>]*>(%s)<" % "|".join([*MOTION_MODELS, *EMOTIONS]), page)
+    assert not re.search(r'name="(%s)"[^>]*\bmin=' % "|".join(CONTROLS), page)

@@ -16,6 +16,15 @@ def _control(name: str):
     return Form(r.default, ge=r.low, le=r.high, description=r.help)
 
 
+@router.get("/generate/options", responses=errors())
+def options() -> dict:
+    """The generator's named choices and control ranges, as the form below accepts them (the web page reads its
+    menus from here, so a new motion model or emotion needs no edit of the page)."""
+    return {"motion": list(MOTION_MODELS), "emotion": list(EMOTIONS),
+            "controls": {k: {"default": r.default, "low": r.low, "high": r.high, "help": r.help}
+                         for k, r in CONTROLS.items()}}
+
+
 @router.post("/generate", status_code=202, responses=errors(409, 413, 415, 422, 503))
 def generate(image: UploadFile = File(..., description="Portrait photo or painting (PNG or JPEG)."),
              audio: UploadFile = File(..., description="Speech or song (WAV, MP3, M4A, FLAC, OGG)."),

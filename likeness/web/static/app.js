@@ -181,11 +181,30 @@ $("generate-form").onsubmit = async (e) => {
 $("generate-verify").onclick = () => generated && verifyBlob(generated, "likeness.mp4");
 checkKeys();
 
+// The menus and control ranges come from the server (generator/options.py), never from this page.
+async function loadOptions() {
+  try {
+    const o = await (await api("/generate/options")).json();
+    const fill = (select, names) => {
+      select.replaceChildren(...names.map((n) => new Option(n, n)));
+    };
+    fill(document.querySelector("#generate-form select[name=motion]"), o.motion);
+    for (const sel of ["#generate-form select[name=emotion]", "#live-emotion"]) fill(document.querySelector(sel), o.emotion);
+    for (const [name, r] of Object.entries(o.controls)) {
+      document.querySelectorAll(`#generate-form [name=${name}], #live-form [name=${name}]`).forEach((input) => {
+        Object.assign(input, { min: r.low, max: r.high, value: r.default, title: r.help });
+      });
+    }
+  } catch (e) {
+    status("generate-status", e.message, true);
+  }
+}
+loadOptions();
+
 // --- live: microphone -> WebSocket -> frames on a canvas ------------------------------------------
 // Protocol in likeness/web/routes/live.py. Latency shown: from the moment at a frame's centre being heard by the
 // microphone to the frame being drawn.
 const live = { ws: null, ctx: null, stream: null, sent: [], latencies: [], frames: 0, t0: 0 };
-$("live-emotion").innerHTML = document.querySelector("#generate-form select[name=emotion]").innerHTML;
 
 function liveControls() {
   const f = $("live-form");
