@@ -114,24 +114,35 @@ def prepare(
         typer.echo(f"  skipped {name}: {why}")
 
 
+# Options both motion trainers take.
+_DATA = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`).")
+_VAL = typer.Option(",".join(MOTION_HELD_OUT), help="Held-out identities (clip names), comma separated.")
+_SHARED = typer.Option(DEFAULT_SHARED, help="Shared data whose videos_added.tsv names each clip's person and says "
+                       "which clips carry the speaker's own voice (only those are trained on); without it: all clips.")
+_TRACKING = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns.")
+
+
+def _names(val: str) -> tuple[str, ...]:
+    return tuple(v for v in val.split(",") if v)
+
+
 @friendly_errors
 def train_motion(
-    data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
+    data: Path = _DATA,
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt)."),
     steps: int = typer.Option(3000, help="Optimisation steps (the final weights are kept; validation is logged, not selected on)."),
     batch: int = typer.Option(32, help="Windows per step."),
     seed: int = typer.Option(0),
-    val: str = typer.Option(",".join(MOTION_HELD_OUT), help="Held-out identities (clip names), comma separated."),
-    shared: Path = typer.Option(DEFAULT_SHARED, help="Shared data whose videos_added.tsv says which clips carry the "
-                                "speaker's own voice (only those are trained on); a folder without it: all clips."),
-    tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
+    val: str = _VAL,
+    shared: Path = _SHARED,
+    tracking_uri: str = _TRACKING,
 ) -> None:
     """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""
     from generator.motion.dit_motion import DEFAULT_CHECKPOINT
     from generator.motion.train import TrainConfig, train
 
     cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, batch=batch, seed=seed,
-                      val_names=tuple(v for v in val.split(",") if v), shared=shared, tracking_uri=tracking_uri)
+                      val_names=_names(val), shared=shared, tracking_uri=tracking_uri)
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
     typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: train loss {info['final_train_loss']:.3f}, "
@@ -140,14 +151,13 @@ def train_motion(
 
 @friendly_errors
 def train_articulation(
-    data: Path = typer.Option(Path("data/motion"), help="Prepared clips (from `likeness train prepare`)."),
+    data: Path = _DATA,
     out: Path = typer.Option(None, help="Model path (default: the shipped generator/motion/assets/articulation.npz)."),
     context: int = typer.Option(2, help="Frames of audio either side of each frame."),
     ridge: float = typer.Option(1e4, help="Ridge penalty on standardised features."),
-    val: str = typer.Option(",".join(MOTION_HELD_OUT), help="Held-out identities (clip names), comma separated."),
-    shared: Path = typer.Option(DEFAULT_SHARED, help="Shared data whose videos_added.tsv names each clip's person "
-                                "and says which clips carry the speaker's own voice (only those are fitted on)."),
-    tracking_uri: str = typer.Option(None, help="MLflow server; default: an embedded store in ./mlruns."),
+    val: str = _VAL,
+    shared: Path = _SHARED,
+    tracking_uri: str = _TRACKING,
 ) -> None:
     """Fit the learned articulation (audio around a frame -> its mouth); logs cross-validation to MLflow."""
     from generator.motion.articulation import DEFAULT_PATH
@@ -156,7 +166,7 @@ def train_articulation(
     if context < 0 or ridge <= 0:
         raise UserError("--context must be >= 0 and --ridge > 0")
     cfg = ArticulationTrainConfig(data=data, out=out or DEFAULT_PATH, context=context, ridge=ridge,
-                                  val_names=tuple(v for v in val.split(",") if v), shared=shared,
+                                  val_names=_names(val), shared=shared,
                                   tracking_uri=tracking_uri)
     info = run(cfg, lambda msg: typer.echo(msg, err=True))
     typer.echo(f"fitted on {len(info['train_clips'])} clips in {info['seconds']:.0f} s: lip sync {info['cv_sync']:.3f} "

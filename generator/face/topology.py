@@ -11,6 +11,8 @@ LIPS_OUTER_LOWER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 LIPS_INNER_UPPER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
 LIPS_INNER_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 MOUTH_CORNERS = (61, 291)
+#: Where the lips meet: the outer corners and the inner ones (the ends of the inner contours). Both lips own them.
+LIP_CORNERS = (*MOUTH_CORNERS, LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1])
 
 # Eyelids run from the outer corner to the inner corner; upper[i] closes onto lower[i].
 RIGHT_EYE_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133]

@@ -12,7 +12,7 @@ import numpy as np
 from .. import latent
 from ..audio import AudioFeatures
 from .controls import Controls
-from .visemes import blend_weights, channels, mouth_from_visemes
+from .visemes import blend_weights, channels, mouth_from_visemes, targets_for
 
 #: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation with closures.
 MOUTH_MODELS = ("visemes", "learned")
@@ -67,8 +67,9 @@ def learned_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
     from .data import audio_matrix
 
     mouth = shipped().predict_at(audio_matrix(feats), feats.fps)
-    closed = blend_weights(feats.visemes, feats.fps)[:, [VISEMES.index("closed")]]
-    return (1 - closed) * mouth + closed * mouth_from_visemes(feats.visemes, feats.fps, mouth_open)
+    w = blend_weights(feats.visemes, feats.fps)
+    closed = w[:, [VISEMES.index("closed")]]
+    return (1 - closed) * mouth + closed * (w @ targets_for(mouth_open))
 
 
 def level_gain(db: np.ndarray, fps: float) -> np.ndarray:

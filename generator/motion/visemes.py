@@ -55,15 +55,19 @@ def blend_weights(visemes: np.ndarray, fps: float) -> np.ndarray:
     return (out / np.maximum(out.sum(1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0) -> np.ndarray:
-    """(T, 5) mouth channels (`MOUTH` order) for per-frame viseme shares (T, 12): targets blended by dominance.
-
-    `mouth_open` is the portrait's own lip gap in jaw units (`Portrait.mouth_open`): closures and lip-teeth
-    contacts close the jaw by that much more, so a portrait taken mid-word still closes its lips on a /p/."""
+def targets_for(mouth_open: float = 0.0) -> np.ndarray:
+    """(12, 5) viseme targets for a portrait whose own lip gap is `mouth_open` jaw units (`Portrait.mouth_open`):
+    closures and lip-teeth contacts close the jaw by that much more, so a portrait taken mid-word still closes its
+    lips on a /p/."""
     targets = TARGETS.copy()
     targets[VISEMES.index("closed"), 0] -= mouth_open
     targets[VISEMES.index("lip_teeth"), 0] -= 0.8 * mouth_open
-    return blend_weights(visemes, fps) @ targets
+    return targets
+
+
+def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0) -> np.ndarray:
+    """(T, 5) mouth channels (`MOUTH` order) for per-frame viseme shares (T, 12): targets blended by dominance."""
+    return blend_weights(visemes, fps) @ targets_for(mouth_open)
 
 
 def channels() -> list[int]:

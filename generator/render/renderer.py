@@ -42,12 +42,11 @@ def lip_halves(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mid = (lm[topo.LIPS_INNER_UPPER, :2] + lm[topo.LIPS_INNER_LOWER, :2]) / 2  # corner to corner
     order = np.argsort(mid[:, 0])
     below = lm[:, 1] > np.interp(lm[:, 0], mid[order, 0], mid[order, 1])
-    corners = [topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1], topo.LIPS_OUTER_UPPER[0], topo.LIPS_OUTER_UPPER[-1]]
     upper = set(np.flatnonzero(inside & ~below)) | set(topo.LIPS_INNER_UPPER) | set(topo.LIPS_OUTER_UPPER)
     lower = set(np.flatnonzero(inside & below)) | set(topo.LIPS_INNER_LOWER) | set(topo.LIPS_OUTER_LOWER)
     upper -= set(topo.LIPS_INNER_LOWER[1:-1]) | set(topo.LIPS_OUTER_LOWER[1:-1])
     lower -= set(topo.LIPS_INNER_UPPER[1:-1]) | set(topo.LIPS_OUTER_UPPER[1:-1])
-    return np.array(sorted(upper | set(corners))), np.array(sorted(lower | set(corners)))
+    return np.array(sorted(upper | set(topo.LIP_CORNERS))), np.array(sorted(lower | set(topo.LIP_CORNERS)))
 
 
 @dataclass(frozen=True)
@@ -112,13 +111,12 @@ class Renderer:
         if cfg.anchors == "v2":  # triangulate with the lips parted a little, so that no triangle spans the slit
             layout = self.src.copy()
             upper_lip, lower_lip = lip_halves(lm)
-            corners = [topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1], *topo.MOUTH_CORNERS]
             width = np.linalg.norm(lm[topo.MOUTH_CORNERS[0], :2] - lm[topo.MOUTH_CORNERS[1], :2])
             gap = float(np.mean(lm[topo.LIPS_INNER_LOWER[1:-1], 1] - lm[topo.LIPS_INNER_UPPER[1:-1], 1]))
             # a closed mouth moves its whole lower lip (moving only its contours put its inner rings above them,
             # and the triangles between spanned the opening: a sawtooth of lip below the interior); an open one
             # already has its gap, and moves the contours alone as before
-            moved = np.setdiff1d(lower_lip, corners) if gap < SLIT_LAYOUT * width else \
+            moved = np.setdiff1d(lower_lip, topo.LIP_CORNERS) if gap < SLIT_LAYOUT * width else \
                 topo.LIPS_INNER_LOWER[1:-1] + topo.LIPS_OUTER_LOWER[1:-1]
             layout[moved, 1] += SLIT_LAYOUT * width
         self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
@@ -132,8 +130,7 @@ class Renderer:
             near = np.flatnonzero(upper | lower)
             # and one ring of triangles around the mouth corners, first (the lips' own win): there the fixed point is
             # far off once the lips part, and where the exact inverse faded into it stray skin dots showed
-            corner = near[np.isin(tris[near], [*topo.MOUTH_CORNERS, topo.LIPS_INNER_UPPER[0],
-                                              topo.LIPS_INNER_UPPER[-1]]).any(1)]
+            corner = near[np.isin(tris[near], topo.LIP_CORNERS).any(1)]
             ring = np.flatnonzero(np.isin(tris, tris[corner]).any(1) & ~(upper | lower))
             self.lip_tris = np.r_[ring, near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]]
         if cfg.mouth == "bank":
