@@ -70,9 +70,12 @@ train-articulation: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/likeness train articulation --data data/motion --shared $(SHARED)
 
-# Reproduces the renderer's mouth-exemplar bank generator/render/assets/mouth_bank.npz (+ .json: sources, licences).
+# Reproduces the renderer's assets: v3's learned mouth generator/render/assets/mouth_net.onnx (+ .json: data hash,
+# people, validation; about 40 min on 2 cores) and v2's mouth-exemplar bank mouth_bank.npz (+ .json: sources, licences).
 train-renderer: install
 	$(BIN)/python -m generator.render.build_bank --data $(SHARED)
+	$(BIN)/likeness train mouth-data --videos $(SHARED)/real_videos --out data/mouth
+	$(BIN)/likeness train mouth --data data/mouth --seed 0
 
 # Reproduces the shipped checkpoint detector/assets/detector.pt (+ .json with data hash and test metrics).
 train-detector: install

@@ -76,7 +76,7 @@ def reenact(
                                 "identities of the shared data (likeness.shared_data.REENACT_HELD_OUT)."),
     data: Path = typer.Option(DEFAULT_SHARED, help="Shared data folder (for the default clips)."),
     out: Path = typer.Option(Path("reports/reenact"), help="Output folder: metrics.json, table.md, contact_sheet.png."),
-    renderer: list[str] = typer.Option(None, "--renderer", help="Renderers to compare (default: warp-v1 and v2); "
+    renderer: list[str] = typer.Option(None, "--renderer", help="Renderers to compare (default: all of them); "
                                        "the still first frame is always the baseline."),
     size: int = typer.Option(512, help="Canvas size in pixels."),
     seconds: float = typer.Option(4.0, help="Seconds of each clip to reenact."),

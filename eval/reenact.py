@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from generator.options import RENDERER_NAMES
+
 if TYPE_CHECKING:
     from generator.face.analysis import Portrait
 
@@ -28,7 +30,7 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class ReenactConfig:
     videos: list[Path]
-    renderers: tuple[str, ...] = ("warp-v1", "v2")
+    renderers: tuple[str, ...] = RENDERER_NAMES[::-1]  # oldest first: warp-v1, v2, v3
     size: int = 512
     max_seconds: float = 4.0
 

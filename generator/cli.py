@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from generator.options import CONTROLS, EMOTIONS, MOTION_MODELS
+from generator.options import CONTROLS, EMOTIONS, MOTION_MODELS, RENDERER_HELP, RENDERER_NAMES
 from likeness.console import friendly_errors, progress_bar
 from likeness.errors import UserError
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
@@ -17,6 +17,8 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     train_app.command("prepare")(prepare)
     train_app.command("motion")(train_motion)
     train_app.command("articulation")(train_articulation)
+    train_app.command("mouth-data")(mouth_data)
+    train_app.command("mouth")(train_mouth)
 
 
 @friendly_errors
@@ -31,8 +33,7 @@ def generate(
                                "visemes of the decoded phones, the surest lip closures; articulated: the same with the "
                                "mouth real speakers make for these sounds (learned), subtler; dit: the trained "
                                "diffusion transformer, more natural head motion."),
-    renderer: str = typer.Option("v2", help="Renderer: v2 (real mouth interiors, fold-free mesh) or warp-v1 (the first "
-                                 "one: painted mouth)."),
+    renderer: str = typer.Option(RENDERER_NAMES[0], help=RENDERER_HELP),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
     control_scale: float = typer.Option(1.0, help="DiT classifier-free guidance scale for gaze/distance/emotion."),
     pose_scale: float = typer.Option(CONTROLS["pose_scale"].default, help=CONTROLS["pose_scale"].help),
@@ -172,3 +173,38 @@ def train_articulation(
     typer.echo(f"fitted on {len(info['train_clips'])} clips in {info['seconds']:.0f} s: lip sync {info['cv_sync']:.3f} "
                f"cross-validated over the training people, {info['held_out_sync']:.3f} on the held-out ones "
                f"-> {cfg.out} (MLflow run {info['mlflow_run']})")
+
+
+@friendly_errors
+def mouth_data(
+    videos: Path = typer.Option(DEFAULT_SHARED / "real_videos", help="A folder of real talking-face videos; the "
+                                "people the renderer is benchmarked on are left out by person."),
+    out: Path = typer.Option(Path("data/mouth"), help="Cache folder: one .npz of mouth patches per clip."),
+) -> None:
+    """Cut real mouths into the mouth frame: the learned mouth's training data."""
+    from generator.render.mouth_data import prepare as run
+
+    with progress_bar("cutting mouths") as update:
+        index = run(videos, out, lambda name, i, n: update(i, n))
+    typer.echo(f"cut {sum(e['frames'] for e in index['clips'])} mouths from {len(index['clips'])} clips -> {out}")
+
+
+@friendly_errors
+def train_mouth(
+    data: Path = typer.Option(Path("data/mouth"), help="Mouth patches (from `likeness train mouth-data`)."),
+    out: Path = typer.Option(None, help="Model path (default: the shipped generator/render/assets/mouth_net.onnx)."),
+    steps: int = typer.Option(6000, help="Optimisation steps (the final weights are kept)."),
+    seed: int = typer.Option(0),
+    tracking_uri: str = _TRACKING,
+) -> None:
+    """Train the learned mouth interior (renderer v3); exports ONNX and logs the run to MLflow."""
+    from generator.render.inpaint import MODEL_PATH
+    from generator.render.train_mouth import MouthTrainConfig, train
+
+    if steps < 1:
+        raise UserError("--steps must be at least 1")
+    cfg = MouthTrainConfig(data=data, out=out or MODEL_PATH, steps=steps, seed=seed, tracking_uri=tracking_uri)
+    with progress_bar("training") as update:
+        info = train(cfg, lambda s, row: update(s, steps))
+    typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: validation L1 {info['val_l1']:.3f} "
+               f"(mean-colour fill {info['val_l1_mean_colour_fill']:.3f}) -> {cfg.out} (MLflow run {info['mlflow_run']})")

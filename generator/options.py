@@ -7,6 +7,12 @@ from dataclasses import dataclass
 #: Motion models `GenerateConfig.motion` accepts; the first is the default.
 MOTION_MODELS = ("procedural", "articulated", "dit")
 
+#: Renderers `GenerateConfig.renderer` accepts (configured in `generator.render.renderer.RENDERERS`); the first is
+#: the default, the others are kept as the baselines `likeness eval reenact` measures it against.
+RENDERER_NAMES = ("v3", "v2", "warp-v1")
+RENDERER_HELP = ("Renderer: v3 (the learned mouth interior, fold-free mesh), v2 (real exemplar interiors from one "
+                 "speaker) or warp-v1 (the first one: a painted mouth).")
+
 #: Emotion presets: expression offsets (and head pitch, radians) per preset; "neutral" is the default.
 EMOTIONS: dict[str, dict[str, float]] = {
     "neutral": {},

@@ -18,7 +18,7 @@ from provenance.keys import SigningIdentity
 
 from .motion.controls import Controls
 
-from .options import MOTION_MODELS
+from .options import MOTION_MODELS, RENDERER_NAMES
 
 
 @dataclass
@@ -30,7 +30,7 @@ class GenerateConfig:
     size: int = 512
     seed: int = 0
     motion: str = "procedural"  # the default until the DiT beats it on lip sync (benchmarks/RESULTS.md)
-    renderer: str = "v2"        # a name in generator.render.renderer.RENDERERS; warp-v1 is the old one
+    renderer: str = RENDERER_NAMES[0]  # v2 and warp-v1 are the older ones
     audio_scale: float = 1.5    # DiT guidance scales
     control_scale: float = 1.0
     controls: Controls = field(default_factory=Controls)
@@ -64,10 +64,8 @@ class GenerateConfig:
             raise UserError(f"seed must be between 0 and {2**32 - 1}, got {self.seed}")
         if self.motion not in MOTION_MODELS:
             raise UserError(f"unknown motion model {self.motion!r}; choose one of {', '.join(MOTION_MODELS)}")
-        from .render.renderer import RENDERERS
-
-        if self.renderer not in RENDERERS:
-            raise UserError(f"unknown renderer {self.renderer!r}; choose one of {', '.join(RENDERERS)}")
+        if self.renderer not in RENDERER_NAMES:
+            raise UserError(f"unknown renderer {self.renderer!r}; choose one of {', '.join(RENDERER_NAMES)}")
 
 
 @dataclass

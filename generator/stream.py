@@ -22,6 +22,7 @@ from . import latent
 from .audio import Audio, AudioFeatures, features, n_video_frames
 from .latent import FPS
 from .motion.controls import Controls
+from .options import RENDERER_NAMES
 
 RATE = 16_000      # the engine's audio rate: what clients send (the browser page resamples to it)
 CONTEXT_FRAMES = 2  # frames of audio before the first undecided one that each feature window includes
@@ -32,7 +33,7 @@ class LiveConfig:
     size: int = 512
     fps: float = FPS
     seed: int = 0
-    renderer: str = "v2"
+    renderer: str = RENDERER_NAMES[0]
     controls: Controls = field(default_factory=Controls)
     max_burst: int = 3   # at most this many frames rendered per push; older ready frames are dropped (not drawn)
 

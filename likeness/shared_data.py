@@ -28,6 +28,9 @@ LIPSYNC_HELD_OUT = tuple(c for c in REENACT_HELD_OUT if c != "lp_driving_d9")
 GRID_HELD_OUT = ("lipnet_GRID_lbbc2a", "lipnet_GRID_lrwp9a", "lipnet_GRID_lwbsza", "lipnet_GRID_pwij3p",
                  "lipnet_GRID_sbia1a", "lipnet_GRID_sbwe5n", "lipnet_GRID_swiz3n", "lipnet_id2_vcd_swwp2s")
 MOTION_HELD_OUT = ("lp_driving_d9", *LIPSYNC_HELD_OUT, *GRID_HELD_OUT)
+#: Everyone the renderer is measured on (self-reenactment, and the lip-sync benchmark judges rendered mouths): the
+#: learned mouth (`generator.render.mouth_data`) is trained on none of these people.
+RENDER_HELD_OUT = tuple(dict.fromkeys(REENACT_HELD_OUT + MOTION_HELD_OUT))
 
 #: Real clips the mouth-exemplar bank is cut from (file-stem prefixes in real_videos/): one person speaking for a
 #: minute (HDTF, from EDTalk's test data, Apache-2.0: crops may be redistributed, see the data README), none of the

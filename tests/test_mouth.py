@@ -161,7 +161,7 @@ def test_the_mesh_is_laid_out_with_the_whole_lower_lip_below_the_slit(shared, na
 
 
 def test_an_unknown_renderer_is_a_clear_error(mona_portrait):
-    with pytest.raises(UserError, match="unknown renderer 'v9'; choose one of v2, warp-v1"):
+    with pytest.raises(UserError, match="unknown renderer 'v9'; choose one of v3, v2, warp-v1"):
         make_renderer(mona_portrait, "v9")
 
 

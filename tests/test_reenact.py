@@ -29,14 +29,14 @@ def test_reenacting_a_real_clip(shared, tmp_path):
     assert clip["frames"] >= 30
     # the first frame held still is the portrait itself: the same person to dlib
     assert clip["still"]["identity"] < 0.1 and clip["real"]["face_found"] == 1.0
-    # a talking clip: following its motion beats holding the first frame, with either renderer
-    for r in ("warp-v1", "v2"):
+    # a talking clip: following its motion beats holding the first frame, with every renderer
+    for r in ("warp-v1", "v2", "v3"):
         assert clip[r]["mouth_l1"] < clip["still"]["mouth_l1"]
         assert clip[r]["face_ssim"] > clip["still"]["face_ssim"]
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(saved["mean"]) == {"real", "still", "warp-v1", "v2"}
+    assert set(saved["mean"]) == {"real", "still", "warp-v1", "v2", "v3"}
     assert (tmp_path / "contact_sheet.png").stat().st_size > 1000
-    assert "| v2 |" in (tmp_path / "table.md").read_text()
+    assert "| v3 |" in (tmp_path / "table.md").read_text()
 
 
 def test_reenact_cli_rejects_a_folder_without_videos(tmp_path):

@@ -1,4 +1,5 @@
-"""Mouth interior synthesis: where the lips part further than in the portrait, paint a cavity and teeth."""
+"""The mouth interior, drawn where the rendered lips part: learned (v3, `LearnedMouth`), real exemplars (v2,
+`RealMouth`) or painted (v1, `PaintedMouth`); the portrait's own interior is kept where it showed one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -169,6 +170,60 @@ class RealMouth:
         half = np.where(qy < (up + lo) / 2, mid_s - rows, rows - mid_s)
         a = np.clip(np.minimum(np.minimum(rows - up_s, lo_s - rows) / 2 + 1.0, half / 2 + 0.5), 0.0, 1.0)
         return own, a[..., None]
+
+
+class LearnedMouth(RealMouth):
+    """The v3 mouth: the opening between the output's lips filled by the learned network (`generator.render.inpaint`)
+    from the frame around it and the portrait's own mouth as its reference; the portrait's own interior is kept where
+    it showed one, as in v2."""
+
+    def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, net=None):
+        from .bank import cut_patch, lighting, mouth_frame
+        from .inpaint import MouthNet, opening_mask
+
+        self.net = net or MouthNet.load()
+        self.ref, up, lo = cut_patch(image, lm)
+        self.ref_mask = opening_mask(up, lo)
+        self.image, self.lm_src, self.upscale = image, lm, upscale
+        self.light = lighting(image, lm)
+        self.m_src = mouth_frame(lm)
+        self.inv_src = _invert(self.m_src)
+        self.own = lip_gap(lm) > 1.0
+
+    def paint(self, frame: np.ndarray, lm: np.ndarray) -> None:
+        """In place: fill the opening of output landmarks `lm` (478, 2|3) and redraw the lips' inner edge."""
+        import cv2
+
+        from .bank import cut_patch, lip_curves, mouth_frame
+        from .inpaint import MASK_PAD, opening_mask
+
+        if lip_gap(lm) < 0.3:
+            return
+        m = mouth_frame(lm)
+        patch, up_p, lo_p = cut_patch(frame, lm)
+        mask = opening_mask(up_p, lo_p)
+        if not mask.any():
+            return
+        pad = MASK_PAD / float(np.hypot(*m[0, :2])) + 2  # image px
+        poly = lm[_LOOP, :2]
+        x0, y0 = np.floor(poly.min(0) - pad).astype(int)
+        x1, y1 = np.ceil(poly.max(0) + pad).astype(int) + 1
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        filled = self.net.fill(patch, mask, self.ref, self.ref_mask)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        qx = (m[0, 0] * xs + m[0, 1] * ys + m[0, 2]).astype(np.float32)
+        qy = (m[1, 0] * xs + m[1, 1] * ys + m[1, 2]).astype(np.float32)
+        interior = cv2.remap(filled, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        a = cv2.remap(mask, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
+        if self.own:
+            up, lo = (c.reshape(qx.shape) for c in lip_curves(lm, m, qx.ravel().astype(np.float64)))
+            own, a_own = self._own_interior(qx.astype(np.float64), qy.astype(np.float64), up, lo)
+            interior = own * a_own + interior * (1 - a_own)
+        roi = frame[y0:y1, x0:x1]
+        roi[:] = np.clip(roi * (1 - a) + interior * a + 0.5, 0, 255).astype(np.uint8)
 
 
 def _invert(m: np.ndarray) -> np.ndarray:

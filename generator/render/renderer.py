@@ -12,7 +12,8 @@ from ..face import topology as topo
 from ..face.analysis import Portrait
 from ..face.expression import build_basis
 from ..face.geometry import rotation
-from .mouth import PaintedMouth, RealMouth
+from ..options import RENDERER_NAMES
+from .mouth import LearnedMouth, PaintedMouth, RealMouth
 from .warp import MeshWarp
 
 HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head (hair, ears)
@@ -51,18 +52,21 @@ def lip_halves(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    """Which renderer: `mouth` "bank" (real interiors, `generator.render.bank`) or "painted" (the v1 painter);
+    """Which renderer: `mouth` "learned" (the network of `generator.render.inpaint`), "bank" (real exemplar
+    interiors, `generator.render.bank`) or "painted" (the v1 painter);
     `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"."""
 
     mouth: str = "bank"
     anchors: str = "v2"
 
 
-#: Named renderers; "warp-v1" is the first renderer, kept as the baseline of `likeness eval reenact`.
-RENDERERS = {"v2": RenderConfig(), "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
+#: Named renderers (`generator.options.RENDERER_NAMES`, the default first); v2 and warp-v1 are kept as the baselines
+#: of `likeness eval reenact`.
+RENDERERS = {"v3": RenderConfig(mouth="learned"), "v2": RenderConfig(),
+             "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
 
 
-def make_renderer(portrait: Portrait, name: str = "v2") -> "Renderer":
+def make_renderer(portrait: Portrait, name: str = RENDERER_NAMES[0]) -> "Renderer":
     if name not in RENDERERS:
         raise UserError(f"unknown renderer {name!r}; choose one of {', '.join(RENDERERS)}")
     return Renderer(portrait, RENDERERS[name])
@@ -133,8 +137,10 @@ class Renderer:
             corner = near[np.isin(tris[near], topo.LIP_CORNERS).any(1)]
             ring = np.flatnonzero(np.isin(tris, tris[corner]).any(1) & ~(upper | lower))
             self.lip_tris = np.r_[ring, near[np.argsort(~np.logical_and(upper, lower)[near], kind="stable")]]
-        if cfg.mouth == "bank":
-            self.mouth: RealMouth | PaintedMouth = RealMouth(portrait.image, lm, portrait.upscale)
+        if cfg.mouth == "learned":
+            self.mouth: RealMouth | PaintedMouth = LearnedMouth(portrait.image, lm, portrait.upscale)
+        elif cfg.mouth == "bank":
+            self.mouth = RealMouth(portrait.image, lm, portrait.upscale)
         else:
             self.mouth = PaintedMouth(portrait.image, lm)
 

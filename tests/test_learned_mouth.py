@@ -1,0 +1,164 @@
+"""The v3 renderer: the opening between the lips filled by the learned mouth (`generator.render.inpaint`), the
+portrait's own teeth kept, a clear error for a missing or corrupt model, and a trainer that exports what loads."""
+import numpy as np
+import pytest
+
+from generator import latent
+from generator.face import topology as topo
+from generator.render import inpaint
+from generator.render.bank import PATCH_H, PATCH_W, cut_patch
+from generator.render.inpaint import MouthNet, opening_mask
+from generator.render.renderer import make_renderer
+from likeness.errors import UserError
+
+POSE0 = np.zeros(len(latent.POSE))
+
+
+def expr(**kw):
+    e = np.zeros(len(latent.EXPRESSION))
+    for k, v in kw.items():
+        e[latent.EXPRESSION.index(k)] = v
+    return e
+
+
+def test_the_opening_mask_lies_between_the_lips():
+    up = np.full(PATCH_W, 40.0)
+    lo = np.full(PATCH_W, 60.0)
+    lo[:20] = up[:20]  # the lips touch at the left: no opening there
+    m = opening_mask(up, lo, pad=1.5)
+    assert m.shape == (PATCH_H, PATCH_W) and m.dtype == np.float32
+    assert m[50, 64] == 1.0 and m[39, 64] == 1.0 and m[61, 64] == 1.0 and m[37, 64] == 0.0 and m[63, 64] == 0.0
+    assert not m[:, :20].any()
+
+
+def test_the_learned_mouth_loads_and_renders_deterministically(mona_portrait):
+    e = expr(jaw_open=0.6, mouth_stretch=0.2)
+    a = make_renderer(mona_portrait, "v3").render(POSE0, e)
+    b = make_renderer(mona_portrait, "v3").render(POSE0, e)
+    v2 = make_renderer(mona_portrait, "v2").render(POSE0, e)
+    assert np.array_equal(a, b)
+    lm = make_renderer(mona_portrait, "v3").landmarks(POSE0, e)
+    cx, cy = np.round(lm[[13, 14], :2].mean(0)).astype(int)
+    assert np.abs(a[cy - 2:cy + 3, cx - 4:cx + 5].astype(int) - v2[cy - 2:cy + 3, cx - 4:cx + 5]).mean() > 3  # not the bank
+
+
+class FlatNet:
+    """A stand-in network that fills every opening with one colour: shows where the renderer puts its output."""
+
+    def fill(self, patch, mask, ref, ref_mask):
+        assert patch.shape == (PATCH_H, PATCH_W, 3) and mask.shape == (PATCH_H, PATCH_W) and mask.max() > 0
+        return np.broadcast_to(np.array([40.0, 120.0, 200.0], np.float32), (PATCH_H, PATCH_W, 3)).copy()
+
+
+def test_the_interior_is_what_the_network_draws(mona_portrait):
+    from generator.render.mouth import LearnedMouth
+
+    r = make_renderer(mona_portrait, "v3")
+    r.mouth = LearnedMouth(mona_portrait.image, mona_portrait.landmarks, mona_portrait.upscale, net=FlatNet())
+    e = expr(jaw_open=0.6)
+    out = r.render(POSE0, e)
+    lm = r.landmarks(POSE0, e)
+    cx, cy = np.round(lm[[13, 14], :2].mean(0)).astype(int)
+    assert np.abs(out[cy - 1:cy + 2, cx - 2:cx + 3].reshape(-1, 3).mean(0) - (40, 120, 200)).max() < 2
+    closed = r.render(POSE0, expr())  # lips together: nothing to fill, the portrait as it is
+    assert np.abs(closed.astype(int) - make_renderer(mona_portrait, "v2").render(POSE0, expr())).max() == 0
+
+
+def test_the_network_sees_the_frame_around_the_opening_and_the_portraits_mouth(mona_portrait):
+    """What goes in: the frame's mouth patch with the opening masked out, and the portrait's mouth."""
+    net = MouthNet.load()
+    patch, up, lo = cut_patch(mona_portrait.image, mona_portrait.landmarks)
+    lo = np.maximum(lo, up + 12 * np.sin(np.linspace(0, np.pi, PATCH_W)))
+    mask = opening_mask(up, lo)
+    x = inpaint.model_input(patch, mask, patch, opening_mask(up, up))
+    assert x.shape == (inpaint.IN_CHANNELS, PATCH_H, PATCH_W)
+    assert np.abs(x[:3][:, mask == 1]).max() == 0 and x[3].max() == 1.0
+    y = net.fill(patch, mask, patch, opening_mask(up, up))
+    assert y.shape == (PATCH_H, PATCH_W, 3) and np.isfinite(y).all()
+    inside = y[mask > 0.99]
+    assert 0 <= inside.min() and inside.max() <= 255 and inside.std() > 1  # a picture, not one flat colour
+
+
+def test_a_smiling_portrait_keeps_its_own_teeth_in_v3(shared):
+    """Only the lower lip moves: the upper half of the portrait's own interior (its upper teeth) stays pixel for pixel."""
+    import cv2
+
+    from generator.face.analysis import analyze_file
+
+    portrait = analyze_file(shared / "portraits" / "lp_s42.jpg", 512)
+    lm = portrait.landmarks[:, :2]
+    top, bottom = lm[topo.LIPS_INNER_UPPER], lm[topo.LIPS_INNER_LOWER]
+    half = np.r_[top, ((top + bottom) / 2 - (0, 1.5))[::-1]]
+    mask = np.zeros(portrait.image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(half).astype(np.int32)], 1)
+    upper = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+    assert upper.sum() > 100
+    out = make_renderer(portrait, "v3").render(POSE0, expr(lower_lip=0.8))[upper]
+    assert np.abs(out.astype(int) - portrait.image[upper]).mean() < 1.0
+
+
+def test_a_missing_or_corrupt_model_is_a_clear_error(mona_portrait, tmp_path, monkeypatch):
+    with pytest.raises(UserError, match="mouth model missing"):
+        MouthNet.load(tmp_path / "nothing.onnx")
+    bad = tmp_path / "mouth_net.onnx"
+    bad.write_bytes(inpaint.MODEL_PATH.read_bytes()[:5000])
+    with pytest.raises(UserError, match="mouth model is corrupt"):
+        MouthNet.load(bad)
+    monkeypatch.setattr(inpaint, "MODEL_PATH", bad)
+    with pytest.raises(UserError, match="corrupt"):   # no silent fallback to another mouth
+        make_renderer(mona_portrait, "v3")
+
+
+@pytest.mark.slow
+def test_the_trainer_cuts_mouths_trains_and_exports_a_model_that_loads(shared, tmp_path):
+    """`likeness train mouth-data` and `train mouth` end to end on two short clips, a few steps: the export loads
+    through the same path the renderer uses, and the run is in the MLflow store."""
+    import json
+
+    from generator.render.mouth_data import prepare
+    from generator.render.train_mouth import MouthTrainConfig, train
+
+    videos = tmp_path / "real_videos"
+    videos.mkdir()
+    for stem in ("lrcar_Additional_Videos_01549", "osalgrid_s1_bbaz4n"):
+        src = next((shared / "real_videos").glob(stem + ".*"))
+        (videos / src.name).symlink_to(src)
+    index = prepare(videos, tmp_path / "mouth")
+    assert len(index["clips"]) == 2 and all(e["frames"] >= 8 for e in index["clips"])
+    out = tmp_path / "net.onnx"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    info = train(MouthTrainConfig(data=tmp_path / "mouth", out=out, steps=3, batch=2, eval_every=3, val_share=0.0,
+                                  tracking_uri=uri))
+    assert out.is_file() and json.loads(out.with_suffix(".json").read_text())["data_hash"] == index["hash"]
+    assert np.isfinite(info["val_l1"])
+    patch = np.full((PATCH_H, PATCH_W, 3), 128, np.uint8)
+    mask = opening_mask(np.full(PATCH_W, 40.0), np.full(PATCH_W, 60.0))
+    assert MouthNet.load(out).fill(patch, mask, patch, mask).shape == (PATCH_H, PATCH_W, 3)
+
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=["likeness-mouth"])
+    assert len(runs) == 1 and runs.iloc[0]["metrics.val_l1"] == pytest.approx(info["val_l1"])
+
+
+def test_the_shipped_model_never_saw_the_people_it_is_measured_on(shared):
+    """The people of the reenactment and lip-sync benchmarks are not among those the shipped model trained or
+    validated on (split by person: every clip of a held-out person stays out)."""
+    import json
+
+    from likeness.shared_data import RENDER_HELD_OUT, people, person
+
+    who = people(shared)
+    held = {who.get(s) or person(s) for s in RENDER_HELD_OUT}
+    info = json.loads(inpaint.MODEL_PATH.with_suffix(".json").read_text())
+    assert len(info["train_people"]) >= 30 and not held & set(info["train_people"] + info["val_people"])
+
+
+def test_every_named_renderer_is_configured_and_v3_is_the_default():
+    from generator.options import RENDERER_NAMES
+    from generator.pipeline import GenerateConfig
+    from generator.render.renderer import RENDERERS
+
+    assert tuple(RENDERERS) == RENDERER_NAMES and RENDERER_NAMES[0] == "v3"
+    assert GenerateConfig.__dataclass_fields__["renderer"].default == "v3"
