@@ -39,6 +39,7 @@ from generator.motion.dit_motion import DiTMotion  # noqa: E402
 from generator.motion.procedural import procedural_motion  # noqa: E402
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402
 from generator.motion.articulation import DEFAULT_PATH as ARTICULATION  # noqa: E402
+from generator.options import RENDERER_NAMES  # noqa: E402
 from generator.phones import BLOCK_S, CONTEXT_S, align_text  # noqa: E402
 from generator.render.renderer import make_renderer  # noqa: E402
 from generator.video import probe, read_frames  # noqa: E402
@@ -231,7 +232,7 @@ def main() -> None:
         f"Command: `python benchmarks/bench_motion.py` (via `make bench`). Machine: {machine()}.",
         f"{len(names)} held-out clips ({seconds:.0f} s; {', '.join(names)}), none of whose people the DiT, the articulation "
         f"model or the viseme table saw. Each clip's first frame is the portrait and its own audio drives it; {a.size}x{a.size} renders "
-        f"(renderer v2); dlib's 68 landmarks judge every frame. Sync: rendered vs the real speaker's inner-lip gap, "
+        f"(renderer {RENDERER_NAMES[0]}); dlib's 68 landmarks judge every frame. Sync: rendered vs the real speaker's inner-lip gap, "
         f"correlation at the best lag within ±{MAX_LAG} frames (seed 0). Closure: share of forced-aligned /p b m/ "
         f"(GRID) at which the gap falls below {CLOSED_GAP} within ±1 frame; at open vowels the same share is the "
         f"control (lower is better). FD, head speed and diversity over {a.seeds} seeds.",

@@ -27,6 +27,7 @@ from benchmarks.results import RESULTS, bench_parser, machine, write_section  # 
 
 HERE = Path(__file__).parent
 SPEECH = "st_RD_Radio31_000.wav"
+OLDEST_FIRST = ("warp-v1", "v2", "v3")
 BEFORE_AFTER = ("lp_s9.jpg", "st_art_3.png", "st_art_7.png", "lp_s42.jpg", "st_art_8.png")  # paintings, drawings, photo
 
 
@@ -48,11 +49,12 @@ def reenact(data: Path, seconds: float) -> list[str]:
              "same way. Mouth: the lips' box grown by a quarter of the mouth width; face: the face outline's box. "
              "Sharpness: Laplacian variance in the mouth box, rendered / real (median over frames; 1 is right). "
              "Identity: dlib's face-recognition distance to the first frame, every 5th frame (real: the real frames "
-             "themselves). `still` is the first frame held still; `warp-v1` the first renderer.", "",
+             "themselves). `still` is the first frame held still; `warp-v1` the first renderer, `v2` the exemplar mouth, "
+             "`v3` (the default) the learned mouth.", "",
              table.strip()]
     if rep["errors"]:
         lines += ["", "Skipped: " + "; ".join(f"{e['video']} ({e['error']})" for e in rep["errors"])]
-    lines += ["", "![real | still | warp-v1 | v2 mouths at the widest openings](reenact_contact_sheet.png)"]
+    lines += ["", f"![real | still | {' | '.join(cfg.renderers)} mouths at the widest openings](reenact_contact_sheet.png)"]
     return lines
 
 
@@ -106,8 +108,33 @@ def identity(data: Path, seconds: float) -> list[str]:
         lines.append(f"| {n} | {np.nanmedian(v):.3f} | {np.nanmax(v):.3f} ({worst}) | {int(np.sum(v < 0.25))} of {len(v)} |")
     lines += ["", "| portrait | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     lines += [f"| {r['portrait']} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |" for r in rows]
-    lines += ["", "![warp-v1 (top) and v2 (bottom) at the widest opening of the clip](renderer_before_after.png)"]
+    lines += ["", f"![{', '.join(OLDEST_FIRST)} from top to bottom at the widest opening of the clip]"
+                  "(renderer_before_after.png)"]
     return lines
+
+
+def mouth_training() -> list[str]:
+    """The shipped learned mouth's training record (`generator/render/assets/mouth_net.json`)."""
+    import json
+
+    from generator.render.inpaint import MODEL_PATH
+
+    info = json.loads(MODEL_PATH.with_suffix(".json").read_text())
+    c = info["config"]
+    return ["## Renderer: the learned mouth interior, training (issue #18)", "",
+            f"`make train-renderer` (`likeness train mouth`, {c['steps']} steps of {c['batch']} pairs, seed {c['seed']}; "
+            f"{info['train_minutes']} min on 2 CPU cores; MLflow run {info['mlflow_run']}; data hash "
+            f"{info['data_hash']}). {len(info['train_people'])} people train, {len(info['val_people'])} others validate "
+            "(split by person; the renderer's benchmark people are never cut). L1 inside the opening, images in -1..1, "
+            "on 192 fixed validation pairs (a frame's mouth with its opening masked, another frame of the clip as the "
+            "reference):", "",
+            "| model | validation L1 |", "|---|---|",
+            f"| the opening filled with the mean colour of the reference's opening (trivial baseline) | "
+            f"{info['val_l1_mean_colour_fill']:.3f} |",
+            f"| the network, float32 (training) | {info['val_l1']:.3f} |",
+            f"| the network, 8-bit as shipped and run by the renderer | {info['val_l1_exported']:.3f} |", "",
+            "Validation L1 over training: " + ", ".join(f"{h['step']}: {h['val_l1']:.3f}" for h in info["history"][3::4])
+            + ". " + info.get("note", "")]
 
 
 def folds(data: Path) -> list[str]:
@@ -156,7 +183,8 @@ def folds(data: Path) -> list[str]:
 
 
 def _before_after(sheet: list[tuple[str, str, np.ndarray]]) -> None:
-    """warp-v1 above v2, one column per portrait: the lower face at the clip's widest opening."""
+    """The renderers from the oldest (top) to the newest, one column per portrait: the lower face at the clip's widest
+    opening."""
     from PIL import Image
 
     from generator.render.renderer import RENDERERS
@@ -165,7 +193,7 @@ def _before_after(sheet: list[tuple[str, str, np.ndarray]]) -> None:
     for portrait in BEFORE_AFTER:
         frames = {n: f for p, n, f in sheet if p == portrait}
         if len(frames) == len(RENDERERS):
-            cols.append(np.concatenate([frames[n][160:480, 96:416] for n in ("warp-v1", "v2")], 0))
+            cols.append(np.concatenate([frames[n][200:456, 128:384] for n in OLDEST_FIRST], 0))
     if cols:
         Image.fromarray(np.concatenate(cols, 1)).save(HERE / "renderer_before_after.png", optimize=True)
 
@@ -174,7 +202,7 @@ def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--identity-seconds", type=float, default=4.0)
-    ap.add_argument("--sections", default="reenact,identity,folds", help="comma-separated subset to rerun")
+    ap.add_argument("--sections", default="reenact,identity,folds,mouth", help="comma-separated subset to rerun")
     a = ap.parse_args()
     if not (a.data / "real_videos").is_dir():
         sys.exit(f"benchmark inputs not found under {a.data}")
@@ -185,6 +213,8 @@ def main() -> None:
         write_section("identity", "\n".join(identity(a.data, a.identity_seconds)))
     if "folds" in sections:
         write_section("folds", "\n".join(folds(a.data)))
+    if "mouth" in sections:
+        write_section("mouth", "\n".join(mouth_training()))
     print(f"wrote {RESULTS}")
 
 
