@@ -112,3 +112,40 @@ def test_face_mesh_leaves_the_process_stderr_alone():
     FaceMesh().close()
     after = os.fstat(2)
     assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+
+
+_MESH_SCRIPT = """
+import sys, numpy as np
+from PIL import Image
+if sys.argv[1] == "whole":
+    import mediapipe
+    fm = mediapipe.solutions.face_mesh
+else:
+    from generator.face.analysis import _face_mesh_solution
+    fm = _face_mesh_solution()
+rgb = np.asarray(Image.open(sys.argv[2]).convert("RGB"))
+out = []
+for static in (True, False):
+    m = fm.FaceMesh(static_image_mode=static, max_num_faces=4, refine_landmarks=True, min_detection_confidence=0.5)
+    for _ in range(1 if static else 3):
+        faces = m.process(np.ascontiguousarray(rgb)).multi_face_landmarks or []
+        out.append([[p.x, p.y, p.z] for f in faces for p in f.landmark])
+np.save(sys.argv[3], np.array(out, dtype=object), allow_pickle=True)
+"""
+
+
+def test_the_face_mesh_imported_alone_equals_mediapipe_imported_whole(shared, tmp_path):
+    """`_face_mesh_solution` skips mediapipe's package imports; the graph must run exactly as with them (lp_s38 is
+    lost when a calculator's options proto is not registered)."""
+    import subprocess
+    import sys
+
+    got = {}
+    for how in ("whole", "alone"):
+        out = tmp_path / f"{how}.npy"
+        subprocess.run([sys.executable, "-c", _MESH_SCRIPT, how, str(shared / "portraits" / "lp_s38.jpg"), str(out)],
+                       check=True, capture_output=True, timeout=120)
+        got[how] = np.load(out, allow_pickle=True)
+    assert len(got["whole"]) == 4 and len(got["whole"][0]) == 478  # the still image, then three tracked frames
+    for a, b in zip(got["whole"], got["alone"]):
+        np.testing.assert_array_equal(np.array(a), np.array(b))

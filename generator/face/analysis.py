@@ -91,6 +91,10 @@ def _face_mesh_solution():
         sys.modules[solutions.__name__] = solutions
         sys.modules["mediapipe.python"].solutions = solutions
         sys.modules["mediapipe"].solutions = solutions
+    # The face mesh graph's TensorsToFloatsCalculator options (the sigmoid on the face-presence score) are a proto
+    # extension that face_mesh.py does not import; unregistered, they are dropped when the solution edits the graph,
+    # raw logits are thresholded and faces are lost. The whole package imports it by way of other solutions.
+    importlib.import_module("mediapipe.calculators.tensor.tensors_to_floats_calculator_pb2")
     return importlib.import_module("mediapipe.python.solutions.face_mesh")
 
 
