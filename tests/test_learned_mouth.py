@@ -29,6 +29,9 @@ def test_the_opening_mask_lies_between_the_lips():
     assert m.shape == (PATCH_H, PATCH_W) and m.dtype == np.float32
     assert m[50, 64] == 1.0 and m[39, 64] == 1.0 and m[61, 64] == 1.0 and m[37, 64] == 0.0 and m[63, 64] == 0.0
     assert not m[:, :20].any()
+    closed = opening_mask(up, up, pad=0.0, seam=2.0)  # lips together: with a seam, their junction is redrawn
+    assert not opening_mask(up, up).any() and closed[40, 64] == 1.0 and closed[37, 64] == 0.0
+    assert not closed[:, :16].any() and closed[:, 30].sum() < closed[:, 64].sum()  # tapering to the corners
 
 
 def test_the_learned_mouth_loads_and_renders_deterministically(mona_portrait):
@@ -93,8 +96,10 @@ def test_a_smiling_portrait_keeps_its_own_teeth_in_v3(shared):
     cv2.fillPoly(mask, [np.round(half).astype(np.int32)], 1)
     upper = cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
     assert upper.sum() > 100
-    out = make_renderer(portrait, "v3").render(POSE0, expr(lower_lip=0.8))[upper]
+    r = make_renderer(portrait, "v3")
+    out = r.render(POSE0, expr(lower_lip=0.8))[upper]
     assert np.abs(out.astype(int) - portrait.image[upper]).mean() < 1.0
+    assert np.array_equal(r.render(POSE0, expr()), portrait.image)  # an open mouth that does not move: untouched
 
 
 def test_a_missing_or_corrupt_model_is_a_clear_error(mona_portrait, tmp_path, monkeypatch):

@@ -16,20 +16,28 @@ import numpy as np
 
 from likeness.errors import UserError
 
-from .bank import PATCH_H, PATCH_W
+from .bank import CORNER_L, CORNER_R, PATCH_H, PATCH_W
 
 MODEL_PATH = Path(__file__).parent / "assets" / "mouth_net.onnx"
 RETRAIN = "retrain it with `make train-renderer`"
 IN_CHANNELS = 8
 MASK_PAD = 1.5   # mouth-frame px the mask reaches beyond the inner-lip contour: the lips' inner edge is redrawn
 MIN_GAP = 0.3    # mouth-frame px: columns whose lips are closer than this have no opening
+SEAM = 2.0       # mouth-frame px either side of the lips' midline redrawn when the portrait's own mouth is open
 
 
-def opening_mask(upper: np.ndarray, lower: np.ndarray, pad: float = MASK_PAD) -> np.ndarray:
+def opening_mask(upper: np.ndarray, lower: np.ndarray, pad: float = MASK_PAD, seam: float = 0.0) -> np.ndarray:
     """(PATCH_H, PATCH_W) float32 mask of the opening between inner-lip curves `upper`/`lower` (PATCH_W,), grown by
-    `pad` and soft over one pixel; zero in columns where the lips touch."""
+    `pad` and soft over one pixel; zero in columns where the lips touch. With `seam` > 0 it is at least that many
+    pixels either side of the lips' midline between the corners (tapering to them), so where the lips meet their
+    junction is redrawn too (a portrait's open mouth squeezed shut leaves a jagged seam there)."""
     rows = np.arange(PATCH_H, dtype=np.float32)[:, None]
     up, lo = np.asarray(upper, np.float32)[None], np.asarray(lower, np.float32)[None]
+    if seam > 0:
+        cols = np.arange(PATCH_W, dtype=np.float32)
+        half = seam * np.sin(np.pi * np.clip((cols - CORNER_R[0]) / (CORNER_L[0] - CORNER_R[0]), 0, 1))[None]
+        mid = (up + lo) / 2
+        up, lo = np.minimum(up, mid - half), np.maximum(lo, mid + half)
     m = np.clip(np.minimum(rows - (up - pad), (lo + pad) - rows) + 0.5, 0.0, 1.0)
     return (m * (lo - up > MIN_GAP)).astype(np.float32)
 

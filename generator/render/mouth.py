@@ -182,8 +182,8 @@ class LearnedMouth(RealMouth):
         from .inpaint import MouthNet, opening_mask
 
         self.net = net or MouthNet.load()
-        self.ref, up, lo = cut_patch(image, lm)
-        self.ref_mask = opening_mask(up, lo)
+        self.ref, self.up_src, self.lo_src = cut_patch(image, lm)
+        self.ref_mask = opening_mask(self.up_src, self.lo_src)
         self.image, self.lm_src, self.upscale = image, lm, upscale
         self.light = lighting(image, lm)
         self.m_src = mouth_frame(lm)
@@ -194,17 +194,17 @@ class LearnedMouth(RealMouth):
         """In place: fill the opening of output landmarks `lm` (478, 2|3) and redraw the lips' inner edge."""
         import cv2
 
-        from .bank import cut_patch, lip_curves, mouth_frame
-        from .inpaint import MASK_PAD, opening_mask
+        from .bank import PATCH_H, PATCH_W, cut_patch, lip_curves, mouth_frame
+        from .inpaint import MASK_PAD, SEAM, opening_mask
 
-        if lip_gap(lm) < 0.3:
+        if lip_gap(lm) < 0.3 and not self.own:
             return
         m = mouth_frame(lm)
         patch, up_p, lo_p = cut_patch(frame, lm)
-        mask = opening_mask(up_p, lo_p)
+        mask = opening_mask(up_p, lo_p, seam=SEAM if self.own else 0.0)
         if not mask.any():
             return
-        pad = MASK_PAD / float(np.hypot(*m[0, :2])) + 2  # image px
+        pad = (MASK_PAD + SEAM) / float(np.hypot(*m[0, :2])) + 2  # image px
         poly = lm[_LOOP, :2]
         x0, y0 = np.floor(poly.min(0) - pad).astype(int)
         x1, y1 = np.ceil(poly.max(0) + pad).astype(int) + 1
@@ -212,18 +212,32 @@ class LearnedMouth(RealMouth):
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
-        filled = self.net.fill(patch, mask, self.ref, self.ref_mask)
+        if self.own:  # the portrait's own interior is context the network fills around, not under
+            rows, cols = np.mgrid[0:PATCH_H, 0:PATCH_W].astype(np.float64)
+            own_p, a_p = self._own_interior(cols, rows, np.broadcast_to(up_p, rows.shape),
+                                            np.broadcast_to(lo_p, rows.shape))
+            a_p = a_p[..., 0] * mask
+            patch = patch * (1 - a_p[..., None]) + own_p * a_p[..., None]
+            hole = mask * (1 - a_p)
+        else:
+            hole = mask
+        filled = self.net.fill(patch, hole, self.ref, self.ref_mask)
+        filled = filled * hole[..., None] + patch * (1 - hole[..., None])  # what the network was asked for, only
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
         qx = (m[0, 0] * xs + m[0, 1] * ys + m[0, 2]).astype(np.float32)
         qy = (m[1, 0] * xs + m[1, 1] * ys + m[1, 2]).astype(np.float32)
-        interior = cv2.remap(filled, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        a = cv2.remap(mask, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., None]
-        if self.own:
+        interior = cv2.remap(filled.astype(np.float32), qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # what has not moved is not redrawn: the mouth fades in as its lips leave the portrait's by up to a pixel
+        moved = float(np.max(np.abs(np.r_[up_p - self.up_src, lo_p - self.lo_src])))
+        a = cv2.remap(mask, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) * min(moved, 1.0)
+        if self.upscale > 1.0:  # no edge crisper than the portrait's own detail (a soft source upscaled)
+            a = cv2.GaussianBlur(a, (0, 0), 0.5 * self.upscale)
+        if self.own:  # the portrait's own pixels where they exist: one resampling, an unmoved mouth keeps them
             up, lo = (c.reshape(qx.shape) for c in lip_curves(lm, m, qx.ravel().astype(np.float64)))
             own, a_own = self._own_interior(qx.astype(np.float64), qy.astype(np.float64), up, lo)
             interior = own * a_own + interior * (1 - a_own)
         roi = frame[y0:y1, x0:x1]
-        roi[:] = np.clip(roi * (1 - a) + interior * a + 0.5, 0, 255).astype(np.uint8)
+        roi[:] = np.clip(roi * (1 - a[..., None]) + interior * a[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
 def _invert(m: np.ndarray) -> np.ndarray:

@@ -117,7 +117,8 @@ class PairSampler:
         if not self.clips:
             raise UserError("no training clip shows an open mouth")
         self.rng, self.augment, self.soften = rng, augment, soften
-        self.weights = [np.where(c.openness > 1.0, 0.5 + np.sqrt(c.openness), 0.02) for c in self.clips]
+        # closed lips count too: with a seam (`opening_mask`) the network redraws where the lips meet
+        self.weights = [np.where(c.openness > 1.0, 0.5 + np.sqrt(c.openness), 0.25) for c in self.clips]
         # big clips count, but not in proportion; sharp ones (most footage is enlarged 2-3x into the patch) count
         # more, so the network learns what detail a sharp portrait needs, and loses it on soft ones (`soften`)
         sizes = np.array([w.sum() for w in self.weights])
@@ -148,7 +149,12 @@ class PairSampler:
                 tgt, ref = (cv2.resize(cv2.resize(a, small, interpolation=cv2.INTER_AREA), (PATCH_W, PATCH_H),
                                        interpolation=cv2.INTER_LINEAR) for a in (tgt, ref))
             tgt, ref = np.clip(tgt, 0, 255), np.clip(ref, 0, 255)
-        mask, ref_mask = opening_mask(up, lo), opening_mask(up_r, lo_r)
+        seam = rng.uniform(0.0, 2.5) if self.augment and rng.random() < 0.5 else 0.0
+        mask, ref_mask = opening_mask(up, lo, seam=seam), opening_mask(up_r, lo_r)
+        if self.augment and rng.random() < 0.25:  # the portrait's own interior shown near each lip: fill between
+            keep = rng.uniform(0.15, 0.4) * (lo - up)
+            rows = np.arange(PATCH_H, dtype=np.float32)[:, None]
+            mask = mask * np.clip(np.minimum(rows - (up + keep), (lo - keep) - rows) + 0.5, 0.0, 1.0)
         return model_input(tgt, mask, ref, ref_mask), np.transpose(tgt, (2, 0, 1)) / 127.5 - 1.0, mask
 
     def __call__(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
