@@ -209,8 +209,14 @@ SILENCE_DB = -50.0  # frames quieter than this are silence whatever the phone lo
 
 
 def _visemes(samples: np.ndarray, frames: int, fps: float, energy_db: np.ndarray) -> np.ndarray:
-    from .phones import VISEMES, decode_phones, viseme_matrix
+    from .phones import decode_phones, viseme_matrix
 
-    v = viseme_matrix(decode_phones(samples), frames, fps)
-    v[energy_db < SILENCE_DB] = np.eye(len(VISEMES), dtype=np.float32)[0]
+    return silence_is_rest(viseme_matrix(decode_phones(samples), frames, fps), energy_db)
+
+
+def silence_is_rest(visemes: np.ndarray, energy_db: np.ndarray) -> np.ndarray:
+    """`visemes` (T, 12) with the frames quieter than SILENCE_DB set to `rest`, whatever the phone loop heard."""
+    v = np.array(visemes, np.float32)
+    v[energy_db < SILENCE_DB, :] = 0.0
+    v[energy_db < SILENCE_DB, 0] = 1.0
     return v

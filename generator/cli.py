@@ -69,6 +69,8 @@ def live(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same motion."),
     chunk_ms: float = typer.Option(40.0, help="Audio chunk size in milliseconds (what a microphone hands over)."),
     fast: bool = typer.Option(False, "--fast", help="Feed the audio as fast as frames are made, not in real time."),
+    phones: bool = typer.Option(True, help="Shape the lips by the phones heard (about 80 ms more latency); "
+                                "--no-phones: by loudness and spectrum alone."),
     pose_scale: float = typer.Option(CONTROLS["pose_scale"].default, help=CONTROLS["pose_scale"].help),
     gaze: str = typer.Option("0,0", help="Main gaze direction 'x,y' in [-1, 1], right/down positive."),
     emotion: str = typer.Option("neutral", help=f"Emotion preset: {', '.join(EMOTIONS)}."),
@@ -87,7 +89,7 @@ def live(
         raise UserError(f"--chunk-ms must be between 5 and 1000, got {chunk_ms:g}")
     controls = Controls(gaze=parse_gaze(gaze), emotion=emotion, pose_scale=pose_scale)
     samples = resample(load_audio(audio), RATE).samples
-    session = LiveSession(image, LiveConfig(size=size, seed=seed, controls=controls), record=out)
+    session = LiveSession(image, LiveConfig(size=size, seed=seed, controls=controls, phones=phones), record=out)
     try:
         stats = play(session, samples, chunk_ms / 1000, realtime=not fast, on_second=lambda s: typer.echo(
             f"  {s.seconds:5.1f} s  {s.fps:5.1f} fps  latency p50 {s.latency(50):4.0f} ms  dropped {s.dropped}", err=True))

@@ -18,6 +18,12 @@ import numpy as np
 RATE = 16_000
 BLOCK_S = 1.0     # phones are decided block by block: what streaming waits for (plus the context)
 CONTEXT_S = 0.3   # audio decoded on either side of a block so that phones at its edges are not cut
+LIVE_LAG_S = 0.08     # live: a frame's phones are fixed once the loop has heard this much audio past its end
+LIVE_EVERY = 2        # live: video frames of audio between readings of the phone loop's best path
+LIVE_UTTERANCE_S = 10.0  # live: the phone loop's utterance restarts this often
+#: live: the cepstral mean the loop starts from (then follows the speaker): the median over 24 own-speech clips of
+#: the shared footage outside the lip-sync and renderer test people; from the default, phones stay poor for seconds
+LIVE_CMN_INIT = "45.2,4.6,-0.3,1.2,-1.2,-1.5,-0.7,-1.9,-0.8,-0.1,0.5,0.0,-0.1"
 #: CMU phones grouped by what the lips and jaw do (after the Preston Blair / Rhubarb mouth shapes).
 VISEMES = ("rest", "closed", "lip_teeth", "tongue", "alveolar", "sh", "back", "round", "spread", "open", "mid", "r")
 _GROUPS = {
@@ -151,3 +157,72 @@ def align_text(samples: np.ndarray, text: str) -> list[Phone]:
     d.set_alignment()
     _decode(d, pcm, 0.0)
     return [Phone(p.name, p.start / 100, (p.start + p.duration) / 100) for p in d.get_alignment().phones()]
+
+
+class PhoneStream:
+    """Viseme shares (`viseme_matrix`) of a growing audio stream, frame by frame, for live sessions.
+
+    The phone loop decodes incrementally as audio arrives (its cost follows the audio, not a window decoded
+    again and again); every LIVE_EVERY frames of audio its current best path is read and the frames that end at
+    least LIVE_LAG_S before the audio does are fixed. The utterance restarts every LIVE_UTTERANCE_S so that a
+    session of any length holds a bounded search. Offline decoding sees 0.3 s of right context in whole blocks
+    with batch normalisation; this sees less, so its phones differ in places (`benchmarks/RESULTS.md`, live).
+    Paths are read at fixed sample counts, so the result does not depend on how the audio is cut into chunks."""
+
+    def __init__(self, fps: float):
+        from pocketsphinx import Decoder
+
+        m = _model_dir()
+        self.decoder = Decoder(hmm=os.path.join(m, "en-us"), allphone=os.path.join(m, "en-us-phone.lm.bin"),
+                               cmn="live", cmninit=LIVE_CMN_INIT, lw=2.0, beam=1e-20, pbeam=1e-20,
+                               loglevel="FATAL")
+        self.fps, self.hop = fps, int(RATE // fps)
+        self.step = LIVE_EVERY * self.hop
+        self.utterance = int(LIVE_UTTERANCE_S * RATE) // self.step * self.step
+        self.heard = self.utt_start = 0
+        self.rows = np.zeros((0, len(VISEMES)), np.float32)  # fixed frames from frame `first` on
+        self.first = 0
+        self.decoder.start_utt()
+
+    @property
+    def ready(self) -> int:
+        """Frames whose phones are fixed."""
+        return self.first + len(self.rows)
+
+    def push(self, samples: np.ndarray) -> None:
+        x = np.asarray(samples, np.float32).ravel()
+        while len(x):
+            n = min(len(x), self.step - self.heard % self.step)  # up to the next point where the path is read
+            self.decoder.process_raw(_pcm(x[:n]), full_utt=False)
+            x, self.heard = x[n:], self.heard + n
+            if self.heard % self.step == 0:
+                self._fix(int((self.heard / RATE - LIVE_LAG_S) * self.fps))
+                if self.heard - self.utt_start >= self.utterance:
+                    self._restart()
+
+    def flush(self, frames: int) -> None:
+        """At the end of the input: fix every frame up to `frames` from the audio heard."""
+        self.decoder.end_utt()
+        self._fix(frames)
+        self.decoder.start_utt()
+
+    def take(self, a: int, b: int) -> np.ndarray:
+        """(b - a, len(VISEMES)) shares of frames a..b (all fixed); frames before `a` are forgotten."""
+        out = self.rows[a - self.first: b - self.first]
+        self.rows, self.first = self.rows[b - self.first:], b
+        return out
+
+    def _restart(self) -> None:
+        """End the utterance: its phones are final up to here; the next one starts from this sample."""
+        self.decoder.end_utt()
+        self._fix(int(self.heard / RATE * self.fps))
+        self.utt_start = self.heard
+        self.decoder.reinit_feat()
+        self.decoder.start_utt()
+
+    def _fix(self, upto: int) -> None:
+        if upto <= self.ready:
+            return
+        t0 = self.utt_start / RATE - self.ready / self.fps  # phone times from the first frame not yet fixed
+        ps = [Phone(s.word, t0 + s.start_frame / 100, t0 + (s.end_frame + 1) / 100) for s in self.decoder.seg()]
+        self.rows = np.r_[self.rows, viseme_matrix(ps, upto - self.ready, self.fps)]

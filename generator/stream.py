@@ -3,7 +3,9 @@
 Audio arrives at 16 kHz in chunks of any size (`LiveSession.push`). A video frame is decided once the audio
 reaches one frame beyond its own span (`lookahead`, 40 ms at 25 fps): that is what its analysis windows
 (25 ms log-mel, 40 ms pitch) reach into, so the features of every decided frame equal the offline features of
-the same audio exactly (`generator.audio.features` over a short trailing window). The motion is the causal
+the same audio exactly (`generator.audio.features` over a short trailing window). With phones (the default) a
+frame also waits until its phones are fixed (`generator.phones.PhoneStream`: the phone loop decodes as audio
+arrives and a frame is fixed once it has heard LIVE_LAG_S past the frame's end); without, the lips follow loudness. The motion is the causal
 live model (`generator.motion.live`); frames go through the offline renderer and the same per-frame watermark
 as `likeness generate`, and without signing keys there is no session (fail closed). A session may record: the
 frames and the audio heard go to an MP4 that is signed with a C2PA manifest when the session ends.
@@ -19,7 +21,7 @@ import numpy as np
 from likeness.errors import UserError
 
 from . import latent
-from .audio import Audio, AudioFeatures, features, n_video_frames
+from .audio import Audio, AudioFeatures, features, n_video_frames, silence_is_rest
 from .latent import FPS
 from .motion.controls import Controls
 from .options import RENDERER_NAMES
@@ -36,6 +38,7 @@ class LiveConfig:
     renderer: str = RENDERER_NAMES[0]
     controls: Controls = field(default_factory=Controls)
     max_burst: int = 3   # at most this many frames rendered per push; older ready frames are dropped (not drawn)
+    phones: bool = True  # lips shaped by the live phone stream (`generator.phones.PhoneStream`), at its latency
 
     def __post_init__(self) -> None:
         if not 128 <= self.size <= 1024 or self.size % 16:
@@ -59,9 +62,12 @@ class FeatureStream:
     computed over a short trailing window so that it equals `features(all the audio)` for that frame. Only that
     window is kept, so a session of any length holds a few frames of audio."""
 
-    def __init__(self, fps: float):
+    def __init__(self, fps: float, phones: bool = False):
+        from .phones import PhoneStream
+
         self.fps, self.hop = fps, int(RATE // fps)  # samples per video frame
         self.lookahead = self.hop                   # audio beyond a frame's end before it is decided
+        self.phones = PhoneStream(fps) if phones else None  # with phones, a frame also waits for its phones
         self.buf = np.zeros(0, np.float32)          # the audio from sample `base` on
         self.base = 0
         self.heard = 0                              # samples received so far
@@ -73,11 +79,18 @@ class FeatureStream:
         if not np.isfinite(x).all():
             raise UserError("live audio contains NaN or infinite samples")
         self.buf, self.heard = np.r_[self.buf, x], self.heard + len(x)
-        return self._decide(max(0, (self.heard - self.lookahead) // self.hop), final=False)
+        upto = max(0, (self.heard - self.lookahead) // self.hop)
+        if self.phones is not None:
+            self.phones.push(x)
+            upto = min(upto, self.phones.ready)
+        return self._decide(upto, final=False)
 
     def flush(self) -> AudioFeatures:
         """At the end of the input: every frame the audio reaches into (as offline)."""
-        return self._decide(n_video_frames(self.heard / RATE, self.fps), final=True)
+        n = n_video_frames(self.heard / RATE, self.fps)
+        if self.phones is not None:
+            self.phones.flush(n)
+        return self._decide(n, final=True)
 
     def _decide(self, upto: int, final: bool) -> AudioFeatures:
         if upto <= self.next:
@@ -87,10 +100,24 @@ class FeatureStream:
         if not final:  # to a frame boundary past the lookahead: no later frame's hops get folded into ours
             window = window[: (upto + 1 - start) * self.hop]
         f = features(Audio(window, RATE), self.fps, phones=False).frames(self.next - start, upto - start)
+        if self.phones is not None:
+            f.visemes = silence_is_rest(self.phones.take(self.next, upto), f.energy_db)
         self.next = upto
         keep = max(0, self.next - CONTEXT_FRAMES) * self.hop  # what the next window starts from
         self.buf, self.base = self.buf[keep - self.base:], keep
         return f
+
+
+def streamed_motion(samples: np.ndarray, fps: float = FPS, seed: int = 0, mouth_open: float = 0.0,
+                    phones: bool = True, chunk: int = 640) -> latent.Motion:
+    """The motion a live session makes for 16 kHz `samples` arriving in `chunk`s, without rendering it (for
+    comparing live motion with offline motion on the same audio)."""
+    from .motion.live import LiveMotion
+
+    stream, motion = FeatureStream(fps, phones), LiveMotion(fps, Controls(), seed, mouth_open)
+    parts = [stream.push(samples[i: i + chunk]) for i in range(0, len(samples), chunk)] + [stream.flush()]
+    made = [motion.step(f) for f in parts if len(f)]
+    return latent.Motion(np.concatenate([m.pose for m in made]), np.concatenate([m.expr for m in made]), fps)
 
 
 class LiveSession:
@@ -111,9 +138,9 @@ class LiveSession:
         self.marker = Marker(content_id(image.read_bytes(), "live", repr(cfg)), identity)  # no keys: no session
         self.portrait = analyze_file(image, cfg.size)
         self.renderer = make_renderer(self.portrait, cfg.renderer)
-        self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed)
+        self.motion = LiveMotion(cfg.fps, cfg.controls, cfg.seed, self.portrait.mouth_open)
         self.controls = cfg.controls
-        self.stream = FeatureStream(cfg.fps)
+        self.stream = FeatureStream(cfg.fps, cfg.phones)
         self._heard: list[np.ndarray] | None = [] if record is not None else None  # the recording's soundtrack
         # warm up now, not on the first frame
         self.marker.mark(self.renderer.render(np.zeros(len(latent.POSE)), np.zeros(len(latent.EXPRESSION))))
@@ -255,12 +282,18 @@ def play(session: LiveSession, samples: np.ndarray, chunk_s: float = 0.04, realt
             if on_frame:
                 on_frame(f)
 
-    for k in range(0, len(samples), chunk):
+    k = 0
+    while k < len(samples):
         end = min(k + chunk, len(samples))
         if realtime:
             time.sleep(max(0.0, t0 + end / RATE - time.perf_counter()))
+            # behind real time, every chunk spoken by now in one push, as a microphone's queue read dry (and the
+            # web app's engine) hands them over: the session then draws the newest frames and drops the rest
+            spoken = int((time.perf_counter() - t0) * RATE) // chunk * chunk
+            end = min(len(samples), max(end, spoken))
         start = t0 if realtime else time.perf_counter() - end / RATE  # fast: as if spoken just now
         take(session.push(samples[k:end]), lambda s, start=start: start + s / RATE)
+        k = end
         if on_second and time.perf_counter() - t0 >= next_report:
             next_report += 1.0
             on_second(LiveStats(frames, session.dropped, time.perf_counter() - t0, latency, 0.0))

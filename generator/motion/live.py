@@ -4,8 +4,9 @@ The offline procedural model (`procedural.py`) sees the whole clip: it scales th
 noise floor and peaks, centres pitch on the clip's median and decodes phones in 1 s blocks. Live, none of that
 is known yet, so this model keeps the offline formulas for the mouth (its level-and-spectrum branch), the head,
 blinks and gaze, and replaces each whole-clip statistic by a running one over the last `HISTORY_S` of audio.
-Phones are left out: a phone block needs 1.3 s of audio, which is 1.3 s of delay. Controls may change at any
-frame and are followed smoothly (`CONTROL_TAU_S`).
+With phones (the live phone stream, `generator.phones.PhoneStream`) the mouth is the offline viseme table's,
+blended causally: the next phones are not known yet, so the lips do not anticipate them. Controls may change at
+any frame and are followed smoothly (`CONTROL_TAU_S`).
 """
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from .. import latent
 from ..audio import SILENCE_DB, AudioFeatures
 from .controls import Controls
 from .procedural import E, P, blink_track, follower_step, normalize_level, saccade_track
+from .visemes import channels, mouth_from_visemes, reach
 
 HISTORY_S = 10.0            # running level and pitch statistics look back this far
 WARMUP_DB = (-60.0, -20.0)  # a typical speech range, blended in until a second of audio has been heard
 CONTROL_TAU_S = 0.3         # time constant of the glide to new controls (95% there after 0.9 s)
 SEGMENT_S = 30.0            # blinks and gaze holds are drawn per segment of this length, each seeded on its own
 _FOLLOW = {"jaw": (0.03, 0.06), "stretch": (0.04, 0.1), "pucker": (0.05, 0.1), "speaking": (0.05, 0.6),
-           "emph": (0.08, 0.4), "onset": (0.05, 0.25)}  # attack, release (s): the offline model's
+           "emph": (0.08, 0.4), "onset": (0.05, 0.25), "gain": (0.03, 0.08)}  # attack, release (s): the offline model's
 
 
 class Drift:
@@ -44,8 +46,9 @@ class LiveMotion:
     """Motion latents for live audio features, block by block (`step`): the same features, seed and controls give
     the same motion however the audio is cut into blocks."""
 
-    def __init__(self, fps: float, controls: Controls = Controls(), seed: int = 0):
-        self.fps, self.seed, self.n = fps, seed, 0
+    def __init__(self, fps: float, controls: Controls = Controls(), seed: int = 0, mouth_open: float = 0.0):
+        self.fps, self.seed, self.n, self.mouth_open = fps, seed, 0, mouth_open
+        self.visemes: np.ndarray | None = None  # the last few frames' viseme shares (what the next frames blend with)
         rng = np.random.default_rng([seed, 0])
         self.drift = {k: Drift(rng, f) for k, f in (
             ("brow", (0.11, 0.23)), ("smile", (0.05, 0.13)), ("yaw", (0.07, 0.17, 0.31)), ("pitch", (0.09, 0.21, 0.4)),
@@ -81,6 +84,7 @@ class LiveMotion:
                 "speaking": float(level > 0.15),
                 "emph": np.clip((np.log(f0) - np.median(self.log_f0)) / 0.15, 0, 2) if f0 > 0 else 0.0,
                 "onset": 0.0 if self.prev_level is None else np.clip((level - self.prev_level) * 4, 0, 1),
+                "gain": 0.4 + 0.9 * level,  # the jaw's loudness scaling when phones shape the mouth
             }
             for k, (attack, release) in _FOLLOW.items():
                 self.state[k] = follower_step(self.state[k], float(drive[k]), fps, attack, release)
@@ -88,17 +92,25 @@ class LiveMotion:
             self.prev_level = level
             self.control = self.control + glide * (self.target - self.control)
             ctrl[i] = self.control
-        return self._compose(track, ctrl, n)
+        return self._compose(track, ctrl, n, feats.visemes)
 
-    def _compose(self, track: dict[str, np.ndarray], ctrl: np.ndarray, n: int) -> latent.Motion:
+    def _compose(self, track: dict[str, np.ndarray], ctrl: np.ndarray, n: int,
+                 visemes: np.ndarray | None) -> latent.Motion:
         """The offline model's formulas on this block's followers and controls."""
         fps, deg = self.fps, np.pi / 180
         t = np.arange(self.n, self.n + n) / fps
         pose, expr = np.zeros((n, len(latent.POSE))), np.zeros((n, len(latent.EXPRESSION)))
-        expr[:, E["jaw_open"]], expr[:, E["lower_lip"]] = 0.55 * track["jaw"], 0.25 * track["jaw"]
-        expr[:, E["mouth_stretch"]] = 0.5 * track["stretch"]
-        expr[:, E["lip_pucker"]] = 0.4 * track["pucker"]
-        expr[:, E["upper_lip"]] = 0.3 * expr[:, E["mouth_stretch"]]
+        if visemes is not None:  # as `procedural.viseme_mouth`, blended over what has been heard
+            seen = visemes if self.visemes is None else np.r_[self.visemes, visemes]
+            mouth = mouth_from_visemes(seen, fps, self.mouth_open, causal=True)[-n:]
+            self.visemes = seen[-reach(fps):]
+            mouth[:, 0] = np.maximum(mouth[:, 0], 0) * track["gain"] + np.minimum(mouth[:, 0], 0)
+            expr[:, channels()] = mouth
+        else:
+            expr[:, E["jaw_open"]], expr[:, E["lower_lip"]] = 0.55 * track["jaw"], 0.25 * track["jaw"]
+            expr[:, E["mouth_stretch"]] = 0.5 * track["stretch"]
+            expr[:, E["lip_pucker"]] = 0.4 * track["pucker"]
+            expr[:, E["upper_lip"]] = 0.3 * expr[:, E["mouth_stretch"]]
         emph, onset = track["emph"], track["onset"]
         expr[:, E["brow_raise"]] = 0.25 * emph + 0.05 * self.drift["brow"](t)
         expr[:, E["smile"]] = 0.05 * self.drift["smile"](t)

@@ -37,16 +37,21 @@ AHEAD_S, BEHIND_S = 0.10, 0.06  # dominance falls to 1/e this far before / after
 LEAD_S = 0.02                   # the mouth shape leads its sound slightly
 
 
-def blend_weights(visemes: np.ndarray, fps: float) -> np.ndarray:
+def reach(fps: float) -> int:
+    """Frames either side of a frame whose phones pull on it."""
+    return int(np.ceil(3 * AHEAD_S * fps)) + 1
+
+
+def blend_weights(visemes: np.ndarray, fps: float, causal: bool = False) -> np.ndarray:
     """(T, 12) normalised dominance of each viseme class at each frame, from per-frame viseme shares (T, 12).
 
     Works on frames, not phone lists, so it runs on anything `audio_matrix` carries and needs only AHEAD_S * 3
-    of look-ahead; the mouth is `blend_weights(...) @ targets`."""
+    of look-ahead; the mouth is `blend_weights(...) @ targets`. `causal`: only the frame itself and earlier ones
+    pull (live, where the next phones are not known yet: no anticipation)."""
     v = np.asarray(visemes, np.float64)
-    n = len(v)
-    reach = int(np.ceil(3 * AHEAD_S * fps)) + 1
+    n, r = len(v), reach(fps)
     out = np.zeros_like(v)
-    for k in range(-reach, reach + 1):  # frame i + k pulls on frame i
+    for k in range(-r, 1 if causal else r + 1):  # frame i + k pulls on frame i
         dt = k / fps - LEAD_S
         w = np.exp(-abs(dt) / (AHEAD_S if dt > 0 else BEHIND_S))
         lo, hi = max(0, -k), min(n, n - k)
@@ -65,9 +70,9 @@ def targets_for(mouth_open: float = 0.0) -> np.ndarray:
     return targets
 
 
-def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0) -> np.ndarray:
+def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0, causal: bool = False) -> np.ndarray:
     """(T, 5) mouth channels (`MOUTH` order) for per-frame viseme shares (T, 12): targets blended by dominance."""
-    return blend_weights(visemes, fps) @ targets_for(mouth_open)
+    return blend_weights(visemes, fps, causal) @ targets_for(mouth_open)
 
 
 def channels() -> list[int]:
