@@ -65,6 +65,7 @@ def test_missing_or_corrupt_model_is_a_clear_error(tmp_path):
         Articulation.load(tmp_path / "shape.npz")
 
 
+@pytest.mark.slow
 def test_training_writes_the_model_and_logs_to_mlflow(tmp_path):
     data = tmp_path / "prepared"
     data.mkdir()

@@ -134,6 +134,7 @@ np.save(sys.argv[3], np.array(out, dtype=object), allow_pickle=True)
 """
 
 
+@pytest.mark.slow
 def test_the_face_mesh_imported_alone_equals_mediapipe_imported_whole(shared, tmp_path):
     """`_face_mesh_solution` skips mediapipe's package imports; the graph must run exactly as with them (lp_s38 is
     lost when a calculator's options proto is not registered)."""

@@ -68,6 +68,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
+@pytest.mark.slow
 def test_live_phones_do_not_depend_on_the_chunking_and_mostly_agree_with_offline(shared):
     x = load_audio(shared / "speech" / "st_RD_Radio31_000.wav", RATE).samples  # 8 s, ten /p b m/ closures
     offline = features(Audio(x, RATE), 25.0).visemes
@@ -106,6 +107,7 @@ def test_live_lips_press_together_on_p_b_m(shared):
         assert pressed >= least if least else pressed == 0, (phones, pressed)  # 9 of 11 with phones here
 
 
+@pytest.mark.slow
 def test_a_long_phone_stream_holds_a_bounded_search():
     fs = FeatureStream(25.0, phones=True)
     x = np.random.default_rng(0).normal(0, 0.1, RATE * 25).astype(np.float32)
@@ -135,6 +137,7 @@ def test_controls_glide_to_their_new_value_within_a_second():
     assert np.all(np.diff(scale[:25]) > -0.01)
 
 
+@pytest.mark.slow
 def test_a_session_marks_every_frame_and_signs_its_recording(mona_lisa, speech, tmp_path):
     from provenance.detect import detect_frames
     from provenance.keys import trust_anchors
@@ -180,6 +183,7 @@ def test_a_long_stream_keeps_only_a_few_frames_of_audio():
     assert fs.heard == len(x) and len(fs.buf) <= 4 * fs.hop
 
 
+@pytest.mark.slow
 def test_cli_live_records_a_signed_video_and_reports_latency(mona_lisa, speech_3s, tmp_path):
     import subprocess
     import sys

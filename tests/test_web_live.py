@@ -52,6 +52,7 @@ def _frames(ws, pcm: bytes, seconds: float) -> list[tuple[int, bytes]]:
     return out
 
 
+@pytest.mark.slow
 def test_a_live_session_streams_watermarked_frames(serving, mona_lisa, pcm):
     from PIL import Image
     import io
