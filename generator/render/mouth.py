@@ -231,7 +231,7 @@ class LearnedMouth(RealMouth):
         moved = float(np.max(np.abs(np.r_[up_p - self.up_src, lo_p - self.lo_src])))
         a = cv2.remap(mask, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0) * min(moved, 1.0)
         if self.upscale > 1.0:  # no edge crisper than the portrait's own detail (a soft source upscaled)
-            a = cv2.GaussianBlur(a, (0, 0), 0.5 * self.upscale)
+            a = np.asarray(cv2.GaussianBlur(a, (0, 0), 0.5 * self.upscale), np.float32)
         if self.own:  # the portrait's own pixels where they exist: one resampling, an unmoved mouth keeps them
             up, lo = (c.reshape(qx.shape) for c in lip_curves(lm, m, qx.ravel().astype(np.float64)))
             own, a_own = self._own_interior(qx.astype(np.float64), qy.astype(np.float64), up, lo)
