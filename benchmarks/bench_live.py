@@ -35,25 +35,17 @@ def speech(data: Path, seconds: float) -> np.ndarray:
     return np.tile(x, int(np.ceil(seconds * RATE / len(x))))[: int(seconds * RATE)]
 
 
-def _stream(x: np.ndarray, phones: bool):
-    from generator.stream import FeatureStream
-
-    fs = FeatureStream(25.0, phones)
-    parts = [fs.push(x[i: i + 640]) for i in range(0, len(x), 640)] + [fs.flush()]
-    return [p for p in parts if len(p)]
-
-
 def fidelity(x: np.ndarray) -> dict[str, float]:
     """How the live engine's features and motion compare with the offline ones on the same audio `x`."""
     from generator.audio import Audio, features
     from generator.motion.live import LiveMotion
     from generator.motion.procedural import procedural_motion
     from generator.phones import VISEMES
-    from generator.stream import RATE
+    from generator.stream import RATE, streamed_features
 
     offline = features(Audio(x, RATE), 25.0)
-    mel = np.concatenate([p.mel for p in _stream(x, False)])
-    live_v = np.concatenate([p.visemes for p in _stream(x, True)])
+    mel = np.concatenate([p.mel for p in streamed_features(x, 25.0, phones=False)])
+    live_v = np.concatenate([p.visemes for p in streamed_features(x, 25.0)])
     c = VISEMES.index("closed")
     off_c, live_c = offline.visemes.argmax(1) == c, np.convolve(live_v.argmax(1) == c, np.ones(3), "same") > 0
     edges = np.flatnonzero(np.diff(np.r_[0, off_c.astype(int), 0]))

@@ -63,14 +63,19 @@ def _model_dir() -> str:
     return os.path.join(get_model_path(), "en-us")
 
 
-@lru_cache(maxsize=1)
-def _phone_loop():
+def _phone_decoder(**cmn):
+    """A phone-loop decoder (allphone search over the shipped phone language model) with the given normalisation."""
     from pocketsphinx import Decoder
 
     m = _model_dir()
-    # Batch CMN: each block is normalised by its own mean, so no state leaks from one block to the next.
     return Decoder(hmm=os.path.join(m, "en-us"), allphone=os.path.join(m, "en-us-phone.lm.bin"), lw=2.0,
-                   beam=1e-20, pbeam=1e-20, cmn="batch", loglevel="FATAL")
+                   beam=1e-20, pbeam=1e-20, loglevel="FATAL", **cmn)
+
+
+@lru_cache(maxsize=1)
+def _phone_loop():
+    # Batch CMN: each block is normalised by its own mean, so no state leaks from one block to the next.
+    return _phone_decoder(cmn="batch")
 
 
 def _pcm(samples: np.ndarray) -> bytes:
@@ -170,12 +175,7 @@ class PhoneStream:
     Paths are read at fixed sample counts, so the result does not depend on how the audio is cut into chunks."""
 
     def __init__(self, fps: float):
-        from pocketsphinx import Decoder
-
-        m = _model_dir()
-        self.decoder = Decoder(hmm=os.path.join(m, "en-us"), allphone=os.path.join(m, "en-us-phone.lm.bin"),
-                               cmn="live", cmninit=LIVE_CMN_INIT, lw=2.0, beam=1e-20, pbeam=1e-20,
-                               loglevel="FATAL")
+        self.decoder = _phone_decoder(cmn="live", cmninit=LIVE_CMN_INIT)
         self.fps, self.hop = fps, int(RATE // fps)
         self.step = LIVE_EVERY * self.hop
         self.utterance = int(LIVE_UTTERANCE_S * RATE) // self.step * self.step

@@ -5,8 +5,8 @@ reaches one frame beyond its own span (`lookahead`, 40 ms at 25 fps): that is wh
 (25 ms log-mel, 40 ms pitch) reach into, so the features of every decided frame equal the offline features of
 the same audio exactly (`generator.audio.features` over a short trailing window). With phones (the default) a
 frame also waits until its phones are fixed (`generator.phones.PhoneStream`: the phone loop decodes as audio
-arrives and a frame is fixed once it has heard LIVE_LAG_S past the frame's end); without, the lips follow loudness. The motion is the causal
-live model (`generator.motion.live`); frames go through the offline renderer and the same per-frame watermark
+arrives and a frame is fixed once it has heard LIVE_LAG_S past the frame's end); without, the lips follow
+loudness. The motion is the causal live model (`generator.motion.live`); frames go through the offline renderer and the same per-frame watermark
 as `likeness generate`, and without signing keys there is no session (fail closed). A session may record: the
 frames and the audio heard go to an MP4 that is signed with a C2PA manifest when the session ends.
 """
@@ -63,7 +63,7 @@ class FeatureStream:
     window is kept, so a session of any length holds a few frames of audio."""
 
     def __init__(self, fps: float, phones: bool = False):
-        from .phones import PhoneStream
+        from .phones import PhoneStream  # light: pocketsphinx itself loads only with a stream
 
         self.fps, self.hop = fps, int(RATE // fps)  # samples per video frame
         self.lookahead = self.hop                   # audio beyond a frame's end before it is decided
@@ -108,15 +108,22 @@ class FeatureStream:
         return f
 
 
+def streamed_features(samples: np.ndarray, fps: float = FPS, phones: bool = True,
+                      chunk: int = 640) -> list[AudioFeatures]:
+    """The features a live session decides for 16 kHz `samples` arriving in `chunk`s, block by block (non-empty)."""
+    stream = FeatureStream(fps, phones)
+    parts = [stream.push(samples[i: i + chunk]) for i in range(0, len(samples), chunk)] + [stream.flush()]
+    return [f for f in parts if len(f)]
+
+
 def streamed_motion(samples: np.ndarray, fps: float = FPS, seed: int = 0, mouth_open: float = 0.0,
                     phones: bool = True, chunk: int = 640) -> latent.Motion:
     """The motion a live session makes for 16 kHz `samples` arriving in `chunk`s, without rendering it (for
     comparing live motion with offline motion on the same audio)."""
     from .motion.live import LiveMotion
 
-    stream, motion = FeatureStream(fps, phones), LiveMotion(fps, Controls(), seed, mouth_open)
-    parts = [stream.push(samples[i: i + chunk]) for i in range(0, len(samples), chunk)] + [stream.flush()]
-    made = [motion.step(f) for f in parts if len(f)]
+    motion = LiveMotion(fps, Controls(), seed, mouth_open)
+    made = [motion.step(f) for f in streamed_features(samples, fps, phones, chunk)]
     return latent.Motion(np.concatenate([m.pose for m in made]), np.concatenate([m.expr for m in made]), fps)
 
 

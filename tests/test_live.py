@@ -7,7 +7,7 @@ from generator.motion.controls import Controls
 from generator.motion.live import LiveMotion
 from generator.motion.procedural import procedural_motion
 from generator.phones import LIVE_EVERY, LIVE_LAG_S, LIVE_UTTERANCE_S, VISEMES
-from generator.stream import RATE, FeatureStream, LiveConfig, LiveSession, streamed_motion
+from generator.stream import RATE, FeatureStream, LiveConfig, LiveSession, streamed_features, streamed_motion
 from likeness.errors import UserError
 
 
@@ -17,10 +17,7 @@ def speech(speech_3s):
 
 
 def _stream(x: np.ndarray, chunk: int) -> dict[str, np.ndarray]:
-    fs, parts = FeatureStream(25.0), []
-    for i in range(0, len(x), chunk):
-        parts.append(fs.push(x[i: i + chunk]))
-    parts.append(fs.flush())
+    parts = streamed_features(x, 25.0, phones=False, chunk=chunk)
     return {k: np.concatenate([getattr(p, k) for p in parts]) for k in ("mel", "band_db", "pitch", "centroid")}
 
 
@@ -58,9 +55,7 @@ def test_live_mouth_follows_the_offline_mouth(speech):
 
 
 def _stream_visemes(x: np.ndarray, chunk: int) -> np.ndarray:
-    fs = FeatureStream(25.0, phones=True)
-    parts = [fs.push(x[i: i + chunk]) for i in range(0, len(x), chunk)] + [fs.flush()]
-    return np.concatenate([p.visemes for p in parts if len(p)])
+    return np.concatenate([p.visemes for p in streamed_features(x, 25.0, chunk=chunk)])
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

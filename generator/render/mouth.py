@@ -99,16 +99,21 @@ class RealMouth:
     interiors from the bank (`generator.render.bank`) everywhere else."""
 
     def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, bank=None):
-        from .bank import MouthBank, lighting, mouth_frame
+        from .bank import MouthBank, lighting
 
         self.bank = bank or MouthBank.load()
-        self.image = image
+        self._set_portrait(image, lm, upscale)
         self.light = lighting(image, lm)
+
+    def _set_portrait(self, image: np.ndarray, lm: np.ndarray, upscale: float) -> None:
+        """What `_own_interior` and the painters need of the portrait's mouth."""
+        from .bank import mouth_frame
+
+        self.image, self.lm_src = image, lm
         self.m_src = mouth_frame(lm)
         self.inv_src = _invert(self.m_src)
-        self.lm_src = lm
         self.own = lip_gap(lm) > 1.0  # the portrait shows some interior of its own
-        self.upscale = upscale        # exemplars are brought down to the portrait's own detail
+        self.upscale = upscale        # what is drawn is brought down to the portrait's own detail
 
     def paint(self, frame: np.ndarray, lm: np.ndarray) -> None:
         """In place: fill the inner-lip polygon of output landmarks `lm` (478, 2|3)."""
@@ -178,17 +183,13 @@ class LearnedMouth(RealMouth):
     it showed one, as in v2."""
 
     def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, net=None):
-        from .bank import cut_patch, lighting, mouth_frame
+        from .bank import cut_patch
         from .inpaint import MouthNet, opening_mask
 
         self.net = net or MouthNet.load()
+        self._set_portrait(image, lm, upscale)
         self.ref, self.up_src, self.lo_src = cut_patch(image, lm)
         self.ref_mask = opening_mask(self.up_src, self.lo_src)
-        self.image, self.lm_src, self.upscale = image, lm, upscale
-        self.light = lighting(image, lm)
-        self.m_src = mouth_frame(lm)
-        self.inv_src = _invert(self.m_src)
-        self.own = lip_gap(lm) > 1.0
 
     def paint(self, frame: np.ndarray, lm: np.ndarray) -> None:
         """In place: fill the opening of output landmarks `lm` (478, 2|3) and redraw the lips' inner edge."""
