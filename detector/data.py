@@ -180,23 +180,34 @@ def split_identities(identities: list[str], test_fraction: float, seed: int) -> 
     return test
 
 
+def pair_sampling(seconds: float, rate: float, max_crops: int) -> tuple[float, int]:
+    """(crops per second, stride) for a video of `seconds`, so that its crops come in pairs DT apart as the scanner's
+    do (the warp consistency, detector.temporal, is measured on them): `rate`, else 2 or 1 per second, the most that
+    fits `max_crops`; a video too long even at 1 per second keeps two consecutive crops of every `stride` (seconds)."""
+    import math
+
+    for r in sorted({rate, 2.0, 1.0}, reverse=True):
+        if r <= rate and seconds * r <= max_crops:
+            return r, 1
+    return min(rate, 1.0), max(2, math.ceil(seconds / max(1, max_crops // 2)))
+
+
 def crop_video(v: Video, rate: float, max_crops: int, mark, bits) -> list[tuple]:
-    """(crop, watermarked crop, landmarks in crop pixels, t) for up to `max_crops` frames spread over the video;
-    real frames also get the generator's watermark, embedded at full frame size as the generator does."""
+    """(crop, watermarked crop, landmarks in crop pixels, t) for up to `max_crops` frames spread over the video
+    (`pair_sampling`); real frames also get the generator's watermark, embedded at full frame size as the generator does."""
     from generator.face.analysis import align_transform, warp_aligned
 
     from .faces import CROP, video_seconds
 
-    seconds = video_seconds(v.path)
-    rate = min(rate, max_crops / seconds) if seconds > 0 else rate
+    rate, stride = pair_sampling(video_seconds(v.path), rate, max_crops)
     cropper, out = FaceCropper(max_faces=1), list[tuple]()  # a fresh tracker per video, as the scanner uses
-    for t, rgb in sample_frames(v.path, rate):
+    for k, (t, rgb) in enumerate(sample_frames(v.path, rate)):
         if len(out) >= max_crops:
             break
         if not out and is_montage(rgb.shape[1], rgb.shape[0]):
             return []
-        faces = cropper.landmarks(rgb)
-        if not faces:
+        faces = cropper.landmarks(rgb)  # every sampled frame goes through the tracker, kept or not
+        if not faces or k % stride > 1:
             continue
         m = align_transform(faces[0], CROP)
         crop = warp_aligned(rgb, m, CROP)
@@ -247,7 +258,9 @@ def build(cfg: DataConfig, render_progress: Progress | None = None, crop_progres
              identity=np.array(identities), video=np.array([m[1] for m in meta]), kind=np.array([m[2] for m in meta]),
              source=np.array([m[5] for m in meta]), fold=np.array([m[6] for m in meta]),
              test=np.array([i in test for i in identities]))
+    crops_sha = hashlib.sha256((cfg.out / "crops.npz").read_bytes()).hexdigest()  # what a fold checkpoint was trained on
     index = {"config": {k: str(v) for k, v in asdict(cfg).items()}, "fakes": fakes, "stills": stills, "crops": len(rows),
+             "crops_sha256": crops_sha,
              "real_crops": int(sum(m[3] == 0 for m in meta)), "fake_crops": int(sum(m[3] == 1 for m in meta)),
              "videos": len(set(m[1] for m in meta)), "test_identities": sorted(test), "data_sha256": h.hexdigest()}
     (cfg.out / "index.json").write_text(json.dumps(index, indent=2))

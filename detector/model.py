@@ -9,6 +9,7 @@ import numpy as np
 from likeness.files import atomic_path
 
 from .calibration import Calibration, VideoCalibration, pick
+from .temporal import RealNorm
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "detector.pt"
 
@@ -46,9 +47,10 @@ class Detector:
     """Scores face crops: calibrated probability that each crop is generated."""
 
     def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None,
-                 videos: list[VideoCalibration] | None = None):
+                 videos: list[VideoCalibration] | None = None, norm: RealNorm | None = None):
         self.net, self.cfg, self.calibration, self.threshold = net.eval(), cfg, calibration, threshold
         self.videos = videos or []  # mean frame logit + video cues (detector.calibration), one per cue set
+        self.norm = norm            # real footage's warp consistency for its face motion (the `excess` cue, an ablation)
         self.info = info or {}
 
     @classmethod
@@ -59,8 +61,9 @@ class Detector:
             cfg = DetectorConfig.from_dict(ck["config"])
             net = create(cfg)
             net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
+            norm = ck.get("temporal_norm")
             return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
-                       [VideoCalibration(**v) for v in ck.get("video_calibrations", [])])
+                       [VideoCalibration(**v) for v in ck.get("video_calibrations", [])], RealNorm(**norm) if norm else None)
 
     def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
         import torch
@@ -76,7 +79,7 @@ class Detector:
 
     def calibrated(self, logits: np.ndarray, cues: dict[str, float | None] | None = None) -> np.ndarray:
         """P(generated) for frame logits (or a video's mean logit), together with the video's cues
-        (`temporal`, `reference`) through the checkpoint's calibration for the most cues at hand."""
+        (`temporal`, `reference`, `excess`) through the checkpoint's calibration for the most cues at hand."""
         cal = pick(self.videos, cues or {})
         return cal(logits, cues) if cal else self.calibration(logits)
 
@@ -93,7 +96,8 @@ class Detector:
         with atomic_path(path) as tmp:
             torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
                         "threshold": self.threshold, "info": info, "format": 2,
-                        "video_calibrations": [asdict(v) for v in self.videos]}, tmp)
+                        "video_calibrations": [asdict(v) for v in self.videos],
+                        "temporal_norm": asdict(self.norm) if self.norm else None}, tmp)
 
 
 def threshold_meaning(checkpoint: Path | None = None) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from likeness.metrics import auc, tpr_at_fpr
 
-from .train import Crops, TrainConfig, crops_of, scanner_p, train, video_cues, video_scores
+from .train import WITH_EXCESS, Crops, TrainConfig, crops_of, recalibrate, scanner_p, train, video_cues, video_scores
 
 
 def all_crops(data: Path) -> tuple[Crops, np.ndarray]:
@@ -26,14 +26,15 @@ def all_crops(data: Path) -> tuple[Crops, np.ndarray]:
 
 
 def score_videos(detector, c: Crops) -> dict[str, np.ndarray]:
-    """Per video of `c`: label, source, fold, P(fake) by the default scanner (frames and warp consistency) and by
-    frames alone (`--frames-only`)."""
+    """Per video of `c`: label, source, fold, P(fake) by the default scanner (frames and warp consistency), with the
+    consistency's excess over real footage instead (an ablation), and by frames alone (`--frames-only`)."""
     logits = detector.logits(c.x)
     vids, y, s = video_scores(c, logits)
-    temporal = video_cues(detector, c)["temporal"]
+    cues = video_cues(detector, c)
     first = np.array([np.flatnonzero(c.video == v)[0] for v in vids])
     return {"video": vids, "label": y, "source": c.source[first], "fold": c.fold[first],
-            "p": scanner_p(detector, s, temporal), "p_frames": scanner_p(detector, s)}
+            "p": scanner_p(detector, s, cues), "p_excess": scanner_p(detector, s, cues, WITH_EXCESS),
+            "p_frames": scanner_p(detector, s)}
 
 
 def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: float = 0.05) -> list[dict]:
@@ -48,21 +49,31 @@ def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: f
         sel = real | m
         y, p = scores["label"][sel], scores["p"][sel]
         rows.append({"fold": fold, "family": name, "fakes": int(m.sum()), "real": int(real.sum()),
-                     "auc": auc(y, p), "auc_frames": auc(y, scores["p_frames"][sel]), "tpr_at_fpr": tpr_at_fpr(y, p, fpr),
+                     "auc": auc(y, p), "auc_excess": auc(y, scores["p_excess"][sel]), "auc_frames": auc(y, scores["p_frames"][sel]),
+                     "tpr_at_fpr": tpr_at_fpr(y, p, fpr),
                      "caught": int((p[y == 1] >= threshold).sum()), "real_called_fake": int((p[y == 0] >= threshold).sum())})
     return rows
 
 
 def leave_family_out(base: TrainConfig, folds: list[str], out_dir: Path,
-                     progress: Callable[[str, dict], None] | None = None) -> list[dict]:
-    """Train one detector per fold without it (`base`'s recipe, no `--reference` calibration) and score the fold."""
+                     progress: Callable[[str, dict], None] | None = None, reuse: bool = False) -> list[dict]:
+    """Train one detector per fold without it (`base`'s recipe, no `--reference` calibration) and score the fold.
+    With `reuse`, a fold's checkpoint already in `out_dir` from the same crops, steps and seed keeps its network and
+    is only calibrated again (`detector.train.recalibrate`)."""
+    import json
+
     from .model import Detector
 
     c, test = all_crops(base.data)
+    sha = json.loads((Path(base.data) / "index.json").read_text()).get("crops_sha256")
     rows = []
     for fold in folds:
         cfg = replace(base, hold_out=(fold,), out=Path(out_dir) / f"hold_out_{fold}.pt", reference=False)
-        info = train(cfg)
+        meta = cfg.out.with_suffix(".json")
+        old = json.loads(meta.read_text()) if reuse and meta.is_file() and cfg.out.is_file() else {}
+        same = sha is not None and old.get("crops_sha256") == sha and old.get("steps") == cfg.steps and old.get("hold_out") == [fold] \
+            and old.get("config", {}).get("seed") == str(cfg.seed)
+        info = recalibrate(cfg, cfg.out) if same else train(cfg)
         detector = Detector.load(cfg.out)
         sel = (test & (c.label == 0)) | (c.fold == fold)
         fold_scores = score_videos(detector, c.take(sel))

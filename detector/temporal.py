@@ -15,9 +15,16 @@ non-rigid motion: lips, jaw, eyes) is at most 0.12 px over 1 s for pans over the
 a flickering face track aside), against 0.23 px and more for every filmed and generated talking face of the
 training identities, clean or re-encoded. Below MIN_MOTION, chosen between the two, the cue is not measured
 (NaN) and the verdict rests on the frames.
+
+How consistent real footage is depends on how much its face moves: a speaker who sits still, filmed at low
+resolution (GRID's 360x288 MPEG-1), is as consistent as a warp, one who moves is not. `RealNorm` holds that
+dependence as real training videos show it, and its `excess` (how much more consistent than real footage with
+the same motion) is the cue the detector's video calibrations weigh. It is fitted on real videos alone, so what
+counts as too consistent does not depend on the generators seen in training.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
@@ -120,3 +127,35 @@ def warp_consistency(crops: np.ndarray, times: np.ndarray) -> float:
     """The video's cue (`summary` of its `consistencies`): NaN with no pair DT apart (a clip shorter than DT,
     or frames sampled less often than once per DT) or a face that does not move."""
     return summary(*consistencies(crops, times))
+
+
+def _inconsistency(consistency) -> np.ndarray:
+    """-log(1 - consistency): the cue on a scale where it is close to linear in log face motion."""
+    return -np.log1p(-np.minimum(np.asarray(consistency, np.float64), 1 - 1e-5))
+
+
+@dataclass
+class RealNorm:
+    """What warp consistency real footage shows for the face motion it has: -log(1 - consistency) ~ slope *
+    log(face motion) + intercept, with residual spread `sd` (a least-squares line over real videos)."""
+    slope: float
+    intercept: float
+    sd: float
+
+    def excess(self, consistency, motion) -> np.ndarray:
+        """How much more consistent than real footage with the same motion, in units of `sd` (NaN where either is)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = self.slope * np.log(np.asarray(motion, np.float64)) + self.intercept
+            return (_inconsistency(consistency) - expected) / self.sd
+
+    @classmethod
+    def fit(cls, consistency: np.ndarray, motion: np.ndarray, min_videos: int = 5) -> "RealNorm | None":
+        """The line through real videos' (log face motion, -log(1 - consistency)); None with fewer than
+        `min_videos` measured ones (too few to say what real footage does)."""
+        c, m = np.asarray(consistency, np.float64), np.asarray(motion, np.float64)
+        ok = np.isfinite(c) & np.isfinite(m) & (m > 0)
+        if ok.sum() < min_videos:
+            return None
+        x, y = np.log(m[ok]), _inconsistency(c[ok])
+        slope, intercept = np.polyfit(x, y, 1)
+        return cls(float(slope), float(intercept), float(np.std(y - (slope * x + intercept)) + 1e-6))

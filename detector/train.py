@@ -93,19 +93,22 @@ def video_scores(c: Crops, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return vids, np.array([c.label[c.video == v][0] for v in vids]), np.array([logits[c.video == v].mean() for v in vids])
 
 
-def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
-    import torch
+@dataclass
+class Split:
+    """A training run's data: training and validation crops (people split by identity, minus held-out folds), the
+    held-out test crops, the data's index, and the real test crops without and with the watermark."""
+    train: Crops
+    val: Crops
+    test: Crops
+    index: dict
+    real_pair: tuple[np.ndarray, np.ndarray]
 
-    from likeness.tracking import start_mlflow
 
+def split(cfg: TrainConfig) -> Split:
     from .data import split_identities
-    from .model import Detector, create, to_tensor
 
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     train_c, test_c, index, real_pair = load_crops(cfg.data, cfg.mark_real)
     train_c = train_c.take(~np.isin(train_c.fold, list(cfg.hold_out)))
-    mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)  # a bad store fails here, before any work
     val_ids = split_identities(train_c.identity.tolist(), cfg.val_fraction, cfg.seed + 1)
     is_val = np.isin(train_c.identity, list(val_ids))
     tr, va = train_c.take(~is_val), train_c.take(is_val)
@@ -113,6 +116,21 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         va = tr
     if len(set(tr.label.tolist())) < 2:
         raise UserError("the training split needs both real and generated crops")
+    return Split(tr, va, test_c, index, real_pair)
+
+
+def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
+    import torch
+
+    from likeness.tracking import start_mlflow
+
+    from .model import Detector, create, to_tensor
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    data = split(cfg)
+    tr, va = data.train, data.val
+    mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)  # a bad store fails here, before any work
     net = create(cfg.model)
     mask_head = torch.nn.Conv2d(net.num_features, 1, 1)  # not saved: it only teaches the backbone where blends are
     opt = torch.optim.AdamW([*net.parameters(), *mask_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -120,7 +138,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
     pairs = paired_identities(tr)
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    files = video_files(cfg.data, index) if cfg.reference else {}
+    files = video_files(cfg.data, data.index) if cfg.reference else {}
     val_refs = reference_crops(va, files)   # rendered once; only their logits change during training
 
     def val_metrics() -> dict:
@@ -140,8 +158,8 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     with mlflow.start_run() as run:
         mlflow.log_params({**{k: str(v) for k, v in asdict(cfg).items() if k != "model"},
                            **{f"model.{k}": v for k, v in asdict(cfg.model).items()},
-                           "data_sha256": index["data_sha256"], "train_crops": len(tr.x), "val_crops": len(va.x),
-                           "test_crops": len(test_c.x)})
+                           "data_sha256": data.index["data_sha256"], "train_crops": len(tr.x), "val_crops": len(va.x),
+                           "test_crops": len(data.test.x)})
         running = []
         for step in range(1, cfg.steps + 1):
             x, y, masks = batch_images(tr, sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng), cfg.sbi, rng)
@@ -170,31 +188,59 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
                     progress(step, cfg.steps, metrics)
         net.load_state_dict(best[2])
         detector = Detector(net, cfg.model, Calibration(), threshold=0.5)
-        val_logits = detector.logits(va.x)
-        detector.calibration = Calibration.fit(va.label, val_logits)
-        footage = va.kind != "still"  # stills teach the frames; video verdicts are calibrated on footage
-        va_v = va.take(footage)
-        va_cues = video_cues(detector, va_v, val_refs)
-        detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues)
-        detector.threshold, real_val_p = verdict_threshold(detector, va_v, val_logits[footage], va_cues, cfg.fpr)
-        curves = held_out_curves(detector, test_c, video_cues(detector, test_c, reference_crops(test_c, files)))
-        metrics = evaluate(detector, curves, real_pair)
         info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
                 "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
-                "val_frame_auc": best[0], "data_sha256": index["data_sha256"], "mark_real": cfg.mark_real,
-                "hold_out": list(cfg.hold_out), "train_folds": sorted(set(tr.fold.tolist()) - {"real"}),
-                "threshold": detector.threshold, "threshold_fpr": cfg.fpr, "threshold_real_videos": len(real_val_p),
-                "threshold_real_people": int(len(np.unique(va_v.identity[va_v.label == 0]))),
-                "test_identities": index["test_identities"], "val_identities": sorted(val_ids), **metrics,
-                "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}, "mlflow_run": run.info.run_id}
-        detector.save(cfg.out, info)
-        cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
-        plot_roc(curves, cfg.out.with_suffix(".roc.png"))
-        mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float) and np.isfinite(v)})
+                "val_frame_auc": best[0], "mlflow_run": run.info.run_id}
+        info = calibrate(detector, cfg, data, info, val_refs, reference_crops(data.test, files))
         for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
             if f.is_file():
                 mlflow.log_artifact(str(f))
+        mlflow.log_metrics({k: v for k, v in info.items() if k.startswith("test_") and isinstance(v, float) and np.isfinite(v)})
     return info
+
+
+def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dict | None = None,
+              test_refs: dict | None = None) -> dict:
+    """Everything after the network is trained, and written to cfg.out (checkpoint, JSON, ROC plot): the frame
+    calibration on validation crops, the real-footage norm of the warp consistency on real training videos, the
+    video calibrations and the verdict threshold on validation footage, and the held-out figures."""
+    from .temporal import RealNorm
+
+    va = data.val
+    val_logits = detector.logits(va.x)
+    detector.calibration = Calibration.fit(va.label, val_logits)
+    real_train = data.train.take((data.train.label == 0) & (data.train.kind == "real"))
+    detector.norm = RealNorm.fit(*warp_stats(real_train))
+    footage = va.kind != "still"  # stills teach the frames; video verdicts are calibrated on footage
+    va_v = va.take(footage)
+    va_cues = video_cues(detector, va_v, val_refs)
+    detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues)
+    detector.threshold, real_val_p = verdict_threshold(detector, va_v, val_logits[footage], va_cues, cfg.fpr)
+    curves = held_out_curves(detector, data.test, video_cues(detector, data.test, test_refs))
+    info = {**info, "data_sha256": data.index["data_sha256"], "crops_sha256": data.index.get("crops_sha256"), "mark_real": cfg.mark_real,
+            "hold_out": list(cfg.hold_out), "train_folds": sorted(set(data.train.fold.tolist()) - {"real"}),
+            "threshold": detector.threshold, "threshold_fpr": cfg.fpr, "threshold_real_videos": len(real_val_p),
+            "threshold_real_people": int(len(np.unique(va_v.identity[va_v.label == 0]))),
+            "norm_real_videos": int(len(np.unique(real_train.video))),
+            "test_identities": data.index["test_identities"], "val_identities": sorted(np.unique(va.identity).tolist()),
+            **evaluate(detector, curves, data.real_pair), "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}}
+    detector.save(cfg.out, info)
+    cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
+    plot_roc(curves, cfg.out.with_suffix(".roc.png"))
+    return info
+
+
+def recalibrate(cfg: TrainConfig, checkpoint: Path) -> dict:
+    """`calibrate` a trained checkpoint again with this code (its network as it is) for the data and split of `cfg`,
+    written to cfg.out: what changes in the video calibration are measured on without training again."""
+    from .model import Detector
+
+    detector = Detector.load(checkpoint)
+    data = split(cfg)
+    files = video_files(cfg.data, data.index) if cfg.reference else {}
+    keep = ("train_minutes", "steps", "best_step", "first_train_loss", "final_train_loss", "val_frame_auc", "mlflow_run")
+    return calibrate(detector, cfg, data, {k: v for k, v in detector.info.items() if k in keep},
+                     reference_crops(data.val, files), reference_crops(data.test, files))
 
 
 def batch_images(c: Crops, idx: np.ndarray, sbi: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,7 +269,7 @@ def verdict_threshold(detector, va: Crops, logits: np.ndarray, cues: dict[str, n
     conformal rank (the ceil((n + 1)(1 - fpr))-th smallest of n), so that the rate holds for a new real video
     with at least that probability on average; and those videos' P(fake) as the default scanner scores them."""
     _, y, s = video_scores(va, logits)
-    p = scanner_p(detector, s, cues.get("temporal"))[y == 0]
+    p = scanner_p(detector, s, cues)[y == 0]
     if not len(p):
         return 0.5, p
     k = int(np.ceil((len(p) + 1) * (1 - fpr)))
@@ -281,33 +327,55 @@ def frame_references(c: Crops, per_video: np.ndarray) -> np.ndarray:
     return per_video[np.searchsorted(np.unique(c.video), c.video)]
 
 
-def scanner_p(detector, mean_logits: np.ndarray, temporal: np.ndarray | None = None) -> np.ndarray:
-    """Per video, P(fake) as the default scanner gives it: the mean frame logit, with the warp consistency where it
-    was measured (`temporal`, NaN where not; None: frames alone)."""
-    t = np.full(len(mean_logits), np.nan) if temporal is None else temporal
-    return np.array([float(detector.calibrated(v, {"temporal": x})) for v, x in zip(mean_logits, t)])
+def warp_stats(c: Crops) -> tuple[np.ndarray, np.ndarray]:
+    """Per video of `c` (in `video_scores` order): its warp consistency and face motion (detector.temporal)."""
+    from .temporal import consistencies, face_motion, summary
+
+    out = [consistencies(c.x[c.video == v], c.t[c.video == v]) for v in np.unique(c.video)]
+    return np.array([summary(*x) for x in out]), np.array([face_motion(x[1]) for x in out])
+
+
+DEFAULT_CUES = ("temporal",)  # what the default scanner weighs besides the frames (`--reference` adds one)
+WITH_EXCESS = ("excess",)      # the warp consistency measured against real footage instead (an ablation: RESULTS.md)
+
+
+def scanner_p(detector, mean_logits: np.ndarray, cues: dict[str, np.ndarray] | None = None,
+              use: tuple[str, ...] = DEFAULT_CUES) -> np.ndarray:
+    """Per video, P(fake) as the default scanner gives it: the mean frame logit, with the cues of `use` where they
+    were measured (`cues` from `video_cues`, NaN where not; None: frames alone)."""
+    cues = {k: v for k, v in (cues or {}).items() if k in use}
+    return np.array([float(detector.calibrated(s, {k: v[i] for k, v in cues.items()})) for i, s in enumerate(mean_logits)])
 
 
 def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Per video of `c` (in `video_scores` order): its warp consistency (detector.temporal) and, where its
-    reference rendering is at hand, the logit on it; NaN where a cue cannot be measured."""
-    from .temporal import warp_consistency
-
-    cues = {"temporal": np.array([warp_consistency(c.x[c.video == v], c.t[c.video == v]) for v in np.unique(c.video)])}
+    """Per video of `c` (in `video_scores` order): its warp consistency (detector.temporal), its excess over real
+    footage with the same face motion (where the detector has the norm) and, where its reference rendering is at
+    hand, the logit on it; NaN where a cue cannot be measured."""
+    consistency, motion = warp_stats(c)
+    cues = {"temporal": consistency}
+    if detector.norm is not None:
+        cues["excess"] = detector.norm.excess(consistency, motion)
     if refs:
         cues["reference"] = reference_logits(detector, c, refs)
     return cues
 
 
+#: Cues no calibration weighs together: the excess is the warp consistency measured against real footage.
+EXCLUSIVE = {"temporal", "excess"}
+
+
 def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray]) -> list[VideoCalibration]:
-    """One VideoCalibration per combination of cues, fitted on the validation videos (frame `logits` of `va`)
-    that have them all (skipped where fewer than 4 videos, or only one class, do)."""
+    """One VideoCalibration per combination of cues (never the warp consistency with its excess), fitted on the
+    validation videos (frame `logits` of `va`) that have them all (skipped where fewer than 4 videos, or only one
+    class, do)."""
     from itertools import combinations
 
     _, y, s = video_scores(va, logits)
     out = []
     for k in range(1, len(cues) + 1):
         for names in combinations(sorted(cues), k):
+            if EXCLUSIVE <= set(names):
+                continue
             ok = np.all([np.isfinite(cues[n]) for n in names], axis=0)
             if ok.sum() >= 4 and len(set(y[ok].tolist())) == 2:
                 out.append(VideoCalibration.fit(s[ok], {n: cues[n][ok] for n in names}, y[ok]))
@@ -317,20 +385,19 @@ def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.nda
 def held_out_curves(detector, c: Crops, cues: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """(labels, scores) on held-out crops: frames; videos as the default scanner scores them (the mean frame logit
     with the warp consistency where it is measured), all and per source of fakes (real footage against
-    reenactments, against portraits); videos by frames alone (`--frames-only`); and with `--reference` where
-    the detector has that calibration."""
+    reenactments, against portraits); videos by frames alone (`--frames-only`), with the consistency's excess
+    over real footage instead, and with `--reference` where the detector has that calibration."""
     logits = detector.logits(c.x)
     vids, vy, vs = video_scores(c, logits)
-    temporal = cues.get("temporal", np.full(len(vids), np.nan))
-    default = scanner_p(detector, vs, temporal)
-    curves = {"frames": (c.label, logits), "videos": (vy, default), "videos, frames only": (vy, vs)}
+    default = scanner_p(detector, vs, cues)
+    curves = {"frames": (c.label, logits), "videos": (vy, default), "videos, frames only": (vy, vs),
+              "videos, excess": (vy, scanner_p(detector, vs, cues, WITH_EXCESS))}
     source = np.array([str(c.kind[c.video == v][0]).split("-")[0] for v in vids])
     for name in ("reenact", "portrait", "other"):
         m = (vy == 0) | (source == name)
         curves[f"videos, {name}"] = (vy[m], default[m])
     if detector.has_cue("reference") and "reference" in cues:
-        both = [{"temporal": t, "reference": r} for t, r in zip(temporal, cues["reference"])]
-        curves["videos, reference"] = (vy, np.array([detector.calibrated(s, c) for s, c in zip(vs, both)]))
+        curves["videos, reference"] = (vy, scanner_p(detector, vs, cues, (*DEFAULT_CUES, "reference")))
     return curves
 
 
@@ -342,7 +409,7 @@ def evaluate(detector, curves: dict[str, tuple[np.ndarray, np.ndarray]],
     vy = curves["videos"][0]
     out = {"test_frame_auc": auc(*curves["frames"]), "test_video_auc": auc(*curves["videos"]),
            "test_videos": int(len(vy)), "test_frames": int(len(curves["frames"][0]))}
-    for name in ("frames only", "reference", "reenact", "portrait", "other"):
+    for name in ("frames only", "excess", "reference", "reenact", "portrait", "other"):
         if f"videos, {name}" in curves:
             out[f"test_video_auc_{name.replace(' ', '_')}"] = auc(*curves[f"videos, {name}"])
     if real_pair is not None and len(real_pair[0]):
