@@ -18,9 +18,10 @@ training identities, clean or re-encoded. Below MIN_MOTION, chosen between the t
 
 How consistent real footage is depends on how much its face moves: a speaker who sits still, filmed at low
 resolution (GRID's 360x288 MPEG-1), is as consistent as a warp, one who moves is not. `RealNorm` holds that
-dependence as real training videos show it, and its `excess` (how much more consistent than real footage with
-the same motion) is the cue the detector's video calibrations weigh. It is fitted on real videos alone, so what
-counts as too consistent does not depend on the generators seen in training.
+dependence as real training videos show it (fitted on real videos alone), and its `excess` is how much more
+consistent than real footage with the same motion a video is. Checkpoints carry a calibration on it, but the
+scanner weighs the raw cue: on the leave-family-out protocol the excess lost on four folds of five
+(benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 

@@ -195,7 +195,8 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
             if f.is_file():
                 mlflow.log_artifact(str(f))
-        mlflow.log_metrics({k: v for k, v in info.items() if k.startswith("test_") and isinstance(v, float) and np.isfinite(v)})
+        mlflow.log_metrics({k: v for k, v in info.items()  # the held-out figures of `evaluate`
+                            if k.startswith(("test_", "real_test_")) and isinstance(v, float) and np.isfinite(v)})
     return info
 
 
