@@ -2,6 +2,7 @@
 dropped clients and slow ones."""
 import base64
 import json
+import socket
 import struct
 import time
 
@@ -81,15 +82,18 @@ def test_slots_are_limited_and_a_dropped_client_frees_its_slot(serving, mona_lis
         with pytest.raises(ConnectionClosed) as closed:
             second.recv(timeout=5)
         assert closed.value.rcvd.code == 1013
-        ws.socket.close()                                           # the client vanishes without a close frame
-        deadline, ready = time.time() + 10, None
+        # The client vanishes without a close frame. shutdown() sends the FIN at once: a bare close() would wait
+        # for the client's own reader thread, blocked in recv() on the same socket, to get a frame first.
+        ws.socket.shutdown(socket.SHUT_RDWR)
+        ws.socket.close()
+        deadline, ready = time.time() + 20, None
         while time.time() < deadline:
             again, ready = _open(url, mona_lisa)
             again.close()
             if ready["type"] == "ready":
                 break
             time.sleep(0.2)
-        assert ready["type"] == "ready"
+        assert ready["type"] == "ready", ready
         deadline = time.time() + 5
         while any(app.state.storage.root.iterdir()) and time.time() < deadline:
             time.sleep(0.1)
