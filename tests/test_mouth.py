@@ -180,3 +180,41 @@ def test_a_closing_lid_draws_over_the_iris(mona_portrait):
 
     assert outside("v2") < 0.5
     assert outside("warp-v1") > 1.0
+
+
+def test_an_iris_at_the_eyes_corner_stays_in_place():
+    """Where the open lids meet or cross at an iris point (a turned or pitched head), tucking it behind the lids divided
+    by that gap and threw it thousands of pixels away: the whole face tore. It now keeps its place."""
+    from generator.render.renderer import Renderer
+
+    upper, lower, iris = topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS  # 9 points each, corners shared
+    open_eyes = np.zeros((478, 3))
+    open_eyes[upper, 0] = open_eyes[lower, 0] = np.linspace(0, 10, 9)
+    open_eyes[lower, 1] = [0, -0.1, 3, 4.5, 5, 4.5, 3, 1.5, 0]  # by the first corner the lids cross a little
+    open_eyes[iris, 0] = [5.0, 2.5, 0.625, 7.5, 9.0]
+    open_eyes[iris, 1] = [2.5, 1.5, 0.3, 2.0, 0.5]
+    face = open_eyes.copy()
+    face[lower, 1] = [0, 0.8, 1, 1.2, 1.3, 1.2, 1, 0.6, 0]  # a blink, the head moved: the lids no longer cross
+    Renderer._irises_behind_lids(face, open_eyes)
+    assert np.abs(face[iris, 1]).max() < 5.0
+    assert face[iris[0], 1] == pytest.approx(0.65)   # the centre still follows the closing lids
+    assert face[iris[2], 1] == pytest.approx(0.3)    # where the lids crossed: kept
+
+
+def test_a_strongly_pitched_head_draws_no_spikes_by_the_mouth(shared):
+    """A held-out LRS3 speaker pitching his head by up to 0.46 rad with his lips pressed: around the lips the exact
+    inverse of the mesh took the raw head pose while the map around it took the low-passed one, and spikes of skin
+    stood out of the mouth corner (the mouth's Laplacian variance 3-4x that of the map without the exact inverse).
+    Now both take the low-passed pose, and the mouth is no sharper than the map alone makes it, within 1.6x."""
+    from eval.reenact import _boxes, _crop, _sharpness, track
+
+    t = track(next((shared / "real_videos").glob("spectre_LRS3_QoT0S2vu9m4_00002.*")), 256, 1.1)
+    v3, fixed_point = make_renderer(t.portrait, "v3"), make_renderer(t.portrait, "v3")
+    fixed_point.lip_tris = None
+    ratios = []
+    for i in range(14, len(t.frames)):
+        mouth = _boxes(t.landmarks[i], 256)[1]
+        ratios.append(_sharpness(_crop(v3.render(t.pose[i], t.expr[i]), mouth))
+                      / _sharpness(_crop(fixed_point.render(t.pose[i], t.expr[i]), mouth)))
+    assert max(t.pose[14:, 1]) > 0.4 and len(ratios) >= 10
+    assert max(ratios) < 1.6

@@ -21,6 +21,7 @@ STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
 NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
 SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth width lower
+IRIS_MIN_GAP = 1.0  # px: where the open lids are closer than this at an iris point, it is not tucked behind them
 _BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
 _EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
          (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
@@ -170,7 +171,12 @@ class Renderer:
                 return np.interp(x, pts[idx, 0][order], pts[idx, 1][order])
 
             up0, lo0, up1, lo1 = at(open_eyes, upper), at(open_eyes, lower), at(face, upper), at(face, lower)
-            face[iris, 1] = up1 + (open_eyes[iris, 1] - up0) * (lo1 - up1) / np.maximum(lo0 - up0, 1e-6)
+            # an iris point at the eye's corner (a turned or pitched head) can find the lids there a hair apart or
+            # crossed: it keeps its place, since scaling by that gap threw it thousands of pixels (tearing)
+            gap = lo0 - up0
+            ok = gap > IRIS_MIN_GAP
+            rel = np.clip((open_eyes[iris, 1] - up0) / np.where(ok, gap, 1.0), -1.0, 2.0)
+            face[iris, 1] = np.where(ok, up1 + rel * (lo1 - up1), face[iris, 1])
 
     def displacements(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Displacements of every mesh vertex for one frame: expression (kept sharp; v2 also moves the head ring
@@ -201,11 +207,19 @@ class Renderer:
         return push * keep[:, None]
 
     def backward_map(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(h, w, 2) portrait coordinates each pixel of the warp's ROI is drawn from, and the face landmarks."""
+        """(h, w, 2) portrait coordinates each pixel of the warp's ROI is drawn from, and the face landmarks where the
+        map puts them (v2: the head pose low-passed there as everywhere, so the mouth is drawn where the lips are)."""
         expr_disp, pose_disp, face = self.displacements(pose6, expr)
-        m = self.warp.backward_map(expr_disp, pose_disp)
-        if self.lip_tris is not None:
-            self.warp.exact_inverse(self.src + expr_disp + pose_disp, self.lip_tris, m)
+        if self.lip_tris is None:
+            return self.warp.backward_map(expr_disp, pose_disp)[0], face
+        n_moving = len(self.src) - len(self.static)
+        m, moved = self.warp.backward_map(expr_disp, pose_disp, at=np.arange(n_moving))
+        # the exact inverse takes the vertices where the low-passed field moves them: with the raw pose (a strongly
+        # pitched head) the lips' thin triangles and the ring by the corners came apart from the map around them
+        # and drew spikes of skin across the mouth
+        self.warp.exact_inverse(np.r_[moved, self.src[n_moving:]], self.lip_tris, m)
+        face = face.copy()
+        face[:, :2] = moved[: len(face)]
         return m, face
 
     def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:

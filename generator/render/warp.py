@@ -84,26 +84,42 @@ class MeshWarp:
         `smooth_disp` is a second displacement (head pose) whose field is low-passed before adding, so
         that rigid rotations cannot fold thin triangles (eyelids, lips, the occluded cheek).
         """
+        sharp, smooth = self._fields(disp, smooth_disp)
+        return sharp if smooth is None else sharp + smooth
+
+    def _fields(self, disp: np.ndarray, smooth_disp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The sharp field of `disp` and the low-passed, gated field of `smooth_disp` (None without one)."""
         import cv2
 
         if smooth_disp is None:
-            return (self._w @ disp.astype(np.float32)).reshape(*self.shape, 2)
+            return (self._w @ disp.astype(np.float32)).reshape(*self.shape, 2), None
         both = (self._w @ np.c_[disp, smooth_disp].astype(np.float32)).reshape(*self.shape, 4)
         h, w = self.shape
         small = cv2.resize(both[..., 2:], (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
         small = cv2.GaussianBlur(small, (0, 0), self.smooth_px / 4)
-        return both[..., :2] + cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * self._moving
+        return both[..., :2], cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * self._moving
 
-    def backward_map(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
-        """(h, w, 2) float32 map of source coordinates for each output pixel of the ROI (for cv2.remap)."""
+    def backward_map(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None,
+                     at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(h, w, 2) float32 map of source coordinates for each output pixel of the ROI (for cv2.remap), and where
+        the vertices `at` (indices) move to under the same field (None without `at`): their own `disp` plus the
+        low-passed `smooth_disp` there, so what is drawn at them (the exact inverse, the mouth) lands where the
+        map puts their neighbourhood."""
         import cv2
 
-        d = self.field(disp, smooth_disp)
+        sharp, smooth = self._fields(disp, smooth_disp)
+        d = sharp if smooth is None else sharp + smooth
         origin = np.array(self.roi[:2], np.float32)
         m = self._grid - d
         for _ in range(self.iters - 1):
             m = self._grid - cv2.remap(d, m - origin, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return m
+        if at is None:
+            return m, None
+        moved = self.src[at] + disp[at]
+        if smooth is not None:
+            q = (self.src[at] - origin).astype(np.float32)[None]
+            moved += cv2.remap(smooth, q[..., 0], q[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+        return m, moved
 
     def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray, feather_px: float = 3.0) -> None:
         """In place: over the triangles `tris` (indices into `simplices`) at their `moved` vertex positions, write the
@@ -111,6 +127,9 @@ class MeshWarp:
         opens wide (the lips parting) the fixed-point inverse oscillates and leaves a sawtooth; this does not."""
         import cv2
 
+        # a triangle the motion turns over has no inverse to take (a thin lip triangle under a strongly pitched head): it
+        # keeps the fixed point, whose low-passed pose field does not fold, instead of drawing a spike across the face
+        tris = tris[np.sign(_signed_areas(moved, self.simplices[tris])) == self._sign0[tris]]
         dst, src = moved[self.simplices[tris]], self.src[self.simplices[tris]]
         h, w = self.shape
         x0, y0 = np.maximum(np.floor(dst.reshape(-1, 2).min(0)).astype(int), self.roi[:2])  # their box, in the ROI
