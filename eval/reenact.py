@@ -162,7 +162,7 @@ def _sheet_row(crops: list[np.ndarray]) -> np.ndarray:
 
 def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
     """Render `t` with each renderer (and the still baseline) and compare frame by frame with the real frames."""
-    from eval.judges import Landmarks68, face_embedding
+    from eval.judges import Landmarks68, face_embedding, mouth_opening68
     from generator.face.expression import mouth_opening
     from generator.render.renderer import make_renderer
 
@@ -174,6 +174,8 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
     anchor = face_embedding(t.frames[0])
     ident: dict[str, list[float]] = {m: [] for m in ["real", *methods]}
     found: dict[str, list[bool]] = {m: [] for m in ["real", *methods]}
+    lips = {m: Landmarks68() for m in ["real", *methods]}  # every frame, tracked: the mouth's opening as dlib reads it
+    opened: dict[str, list[float]] = {m: [] for m in ["real", *methods]}
     opening = np.array([mouth_opening(lm) for lm in t.landmarks])
     sheet_at = set(np.argsort(-opening)[:SHEET_FRAMES].tolist())
     rows = []
@@ -183,6 +185,9 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
         outs = {STILL: t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
         for name, img in outs.items():
             per[name].append(compare(real, img, face, mouth))
+        for name, img in [("real", real), *outs.items()]:
+            lm = lips[name](img)
+            opened[name].append(np.nan if lm is None else mouth_opening68(lm))
         if i % ID_EVERY == 0:
             for name, img in [("real", real), *outs.items()]:
                 lm = Landmarks68()(img)  # a fresh detection: a tracked box drifts and spoils the descriptor
@@ -203,10 +208,19 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
                     row[k] = float(np.mean([d[k] for d in per[name]]))
             sharp = np.array([d["mouth_sharp"] for d in per[name]])
             row["mouth_sharpness_ratio"] = float(np.median(sharp / np.maximum(sharp_real, 1e-6)))
+            row["lip_opening_r"] = _correlation(np.array(opened[name]), np.array(opened["real"]))
         row["identity"] = float(np.median(ident[name])) if ident[name] else float("nan")
         row["face_found"] = float(np.mean(found[name])) if found[name] else 0.0
         res.metrics[name] = row
     return res
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation over the frames where both are known; NaN where either does not vary (the still frame)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
 def contact_sheet(results: list[ClipResult], methods: list[str], out: Path) -> Path:
@@ -229,8 +243,11 @@ def contact_sheet(results: list[ClipResult], methods: list[str], out: Path) -> P
 def summarise(results: list[ClipResult]) -> dict[str, dict[str, float]]:
     """Mean of each metric over clips, per method."""
     methods = results[0].metrics.keys()
-    return {m: {k: float(np.nanmean([r.metrics[m][k] for r in results])) for k in results[0].metrics[m]}
-            for m in methods}
+    def mean(v: list[float]) -> float:
+        ok = np.isfinite(v)
+        return float(np.mean(np.asarray(v)[ok])) if ok.any() else float("nan")
+
+    return {m: {k: mean([r.metrics[m][k] for r in results]) for k in results[0].metrics[m]} for m in methods}
 
 
 def run_reenact(cfg: ReenactConfig, out: Path, progress: Progress | None = None,
@@ -277,7 +294,8 @@ def run_reenact(cfg: ReenactConfig, out: Path, progress: Progress | None = None,
 
 COLUMNS = (("mouth_ssim", "mouth SSIM", "{:.3f}"), ("mouth_l1", "mouth L1", "{:.4f}"),
            ("mouth_psnr", "mouth PSNR", "{:.2f}"),
-           ("mouth_sharpness_ratio", "mouth sharpness", "{:.2f}"), ("face_ssim", "face SSIM", "{:.3f}"),
+           ("mouth_sharpness_ratio", "mouth sharpness", "{:.2f}"), ("lip_opening_r", "lip opening r", "{:.3f}"),
+           ("face_ssim", "face SSIM", "{:.3f}"),
            ("face_psnr", "face PSNR", "{:.2f}"), ("face_l1", "face L1", "{:.4f}"),
            ("identity", "dlib identity", "{:.3f}"),
            ("face_found", "dlib face found", "{:.2f}"))
@@ -288,7 +306,7 @@ def table(results: list[ClipResult], methods: list[str]) -> str:
     summary = summarise(results)
     lines = ["| method | " + " | ".join(c[1] for c in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for m in ["real", *methods]:
-        cells = (c[2].format(summary[m][c[0]]) if c[0] in summary[m] else "-" for c in COLUMNS)
+        cells = (c[2].format(summary[m][c[0]]) if np.isfinite(summary[m].get(c[0], np.nan)) else "-" for c in COLUMNS)
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     lines += ["", "Per clip, mouth SSIM / mouth L1:", "",
               "| clip | frames | " + " | ".join(methods) + " |", "|---|---" + "|---" * len(methods) + "|"]

@@ -21,6 +21,17 @@ def test_compare_known_answers():
     assert 25 < d["face_psnr"] < 30   # about 10 levels everywhere: 20 log10(255 / 10) = 28 dB, less where clipped
 
 
+def test_lip_opening_correlation_known_answers():
+    from eval.reenact import _correlation
+
+    a = np.sin(np.linspace(0, 6, 50))
+    assert _correlation(2 * a + 1, a) == pytest.approx(1.0) and _correlation(-a, a) == pytest.approx(-1.0)
+    b = a.copy()
+    b[[3, 7]] = np.nan  # frames where dlib found no face are left out, not counted as closed
+    assert _correlation(b, a) == pytest.approx(1.0)
+    assert np.isnan(_correlation(np.full(50, 0.2), a))  # the still frame does not move: no correlation
+
+
 @pytest.mark.slow
 def test_reenacting_a_real_clip(shared, tmp_path):
     cfg = ReenactConfig([shared / "real_videos" / "vrt_5.mp4"], size=256, max_seconds=1.5)
@@ -33,6 +44,8 @@ def test_reenacting_a_real_clip(shared, tmp_path):
     for r in ("warp-v1", "v2", "v3"):
         assert clip[r]["mouth_l1"] < clip["still"]["mouth_l1"]
         assert clip[r]["face_ssim"] > clip["still"]["face_ssim"]
+        assert clip[r]["lip_opening_r"] > 0.2  # dlib reads the rendered mouth opening and closing with the real one
+    assert np.isnan(clip["still"]["lip_opening_r"])
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert set(saved["mean"]) == {"real", "still", "warp-v1", "v2", "v3"}
     assert (tmp_path / "contact_sheet.png").stat().st_size > 1000
