@@ -139,6 +139,11 @@ def test_the_trainer_cuts_mouths_trains_and_exports_a_model_that_loads(shared, t
     patch = np.full((PATCH_H, PATCH_W, 3), 128, np.uint8)
     mask = opening_mask(np.full(PATCH_W, 40.0), np.full(PATCH_W, 60.0))
     assert MouthNet.load(out).fill(patch, mask, patch, mask).shape == (PATCH_H, PATCH_W, 3)
+    # the options for closed references: half the pairs drawn with one, and the patch discriminator from the start
+    adv = train(MouthTrainConfig(data=tmp_path / "mouth", out=tmp_path / "adv.onnx", steps=2, batch=2, eval_every=2,
+                                 val_share=0.0, closed_ref=0.5, adv_weight=0.05, adv_start=0.0,
+                                 tracking_uri=f"sqlite:///{tmp_path / 'adv.db'}"))
+    assert np.isfinite(adv["val_closed_ref_l1"]) and {"disc_loss", "gen_adv_loss"} <= set(adv["history"][-1])
 
     import mlflow
 
@@ -167,3 +172,49 @@ def test_every_named_renderer_is_configured_and_v3_is_the_default():
 
     assert tuple(RENDERERS) == RENDERER_NAMES and RENDERER_NAMES[0] == "v3"
     assert GenerateConfig.__dataclass_fields__["renderer"].default == "v3"
+
+
+def _clip(frames: int = 12):
+    """A synthetic clip: even frames show lips 14 px apart, odd ones closed lips."""
+    from generator.render.train_mouth import MouthClip
+
+    rng = np.random.default_rng(0)
+    up = np.full((frames, PATCH_W), 40.0, np.float32)
+    lo = up + np.where(np.arange(frames) % 2 == 0, 14.0, 0.0)[:, None].astype(np.float32)
+    patches = rng.integers(0, 256, (frames, PATCH_H, PATCH_W, 3), dtype=np.uint8)
+    return MouthClip("c", "p", patches, up, lo, np.ones(frames, np.float32))
+
+
+def test_the_trainer_shows_closed_references_as_often_as_asked():
+    """Most portraits keep their lips together: `closed_ref` of the pairs must be drawn with such a reference."""
+    from generator.render.train_mouth import PairSampler
+
+    def closed_share(share: float) -> float:
+        x, _, _ = PairSampler([_clip()], np.random.default_rng(0), closed_ref=share)(200)
+        return float((x[:, 7].reshape(200, -1).max(1) == 0).mean())  # the reference's opening mask is empty
+
+    assert closed_share(1.0) == 1.0
+    x, y, m = PairSampler([_clip()], np.random.default_rng(0))(64)  # augmented as in training
+    assert x.dtype == y.dtype == m.dtype == np.float32
+    assert 0.35 < closed_share(0.0) < 0.65   # uniform over the clip's frames, half of them closed
+    assert 0.6 < closed_share(0.5) < 0.9
+
+
+def test_the_discriminator_trains_on_the_opening_and_pushes_the_fill():
+    """One adversarial step: the discriminator's weights move, and the generator's loss reaches the fill alone."""
+    import torch
+
+    from generator.render.train_mouth import Adversary, MouthTrainConfig, PairSampler
+
+    torch.manual_seed(0)
+    x, y, m = (torch.from_numpy(a) for a in PairSampler([_clip()], np.random.default_rng(0), augment=False)(4))
+    pred = torch.zeros_like(y, requires_grad=True)
+    adv = Adversary(MouthTrainConfig())
+    before = [p.detach().clone() for p in adv.disc.parameters()]
+    g = adv.step(x, y, pred, m)
+    assert any(not torch.equal(a, b) for a, b in zip(before, adv.disc.parameters()))
+    grads = [p.grad.clone() for p in adv.disc.parameters()]
+    g.backward()
+    assert torch.isfinite(g) and all(torch.equal(a, p.grad) for a, p in zip(grads, adv.disc.parameters()))
+    outside = (m == 0).expand_as(pred)
+    assert pred.grad[outside].abs().max() == 0 and pred.grad[~outside].abs().max() > 0
