@@ -21,7 +21,7 @@ STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
 NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
 SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth width lower
-IRIS_MIN_GAP = 1.0  # px: where the open lids are closer than this at an iris point, it is not tucked behind them
+IRIS_MIN_GAP = 0.5  # px: where the open lids are closer than this at an iris point (or cross), it keeps its place
 _BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
 _EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
          (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
@@ -175,7 +175,7 @@ class Renderer:
             # crossed: it keeps its place, since scaling by that gap threw it thousands of pixels (tearing)
             gap = lo0 - up0
             ok = gap > IRIS_MIN_GAP
-            rel = np.clip((open_eyes[iris, 1] - up0) / np.where(ok, gap, 1.0), -1.0, 2.0)
+            rel = np.clip((open_eyes[iris, 1] - up0) / np.where(ok, gap, 1.0), -3.0, 4.0)
             face[iris, 1] = np.where(ok, up1 + rel * (lo1 - up1), face[iris, 1])
 
     def displacements(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
