@@ -48,6 +48,8 @@ def reenact(data: Path, seconds: float) -> list[str]:
              "into the motion latent relative to that frame, rendered, and compared with the real frame aligned the "
              "same way. Mouth: the lips' box grown by a quarter of the mouth width; face: the face outline's box. "
              "Sharpness: Laplacian variance in the mouth box, rendered / real (median over frames; 1 is right). "
+             "Lip opening r: correlation over frames of dlib's 68-point inner-lip opening on the rendered and on the "
+             "real frame (how legibly the render shows the real mouth's movement to an independent judge). "
              "Identity: dlib's face-recognition distance to the first frame, every 5th frame (real: the real frames "
              "themselves). `still` is the first frame held still; `warp-v1` the first renderer, `v2` the exemplar mouth, "
              "`v3` (the default) the learned mouth.", "",
@@ -59,8 +61,12 @@ def reenact(data: Path, seconds: float) -> list[str]:
                           for name, c in rep["clips"].items())
               + ". Median over clips: " + ", ".join(f"{m} {np.median(v):.2f}" for m, v in sharp.items())
               + ". The mean is led by two 224 px clips (a VoxCeleb2 and an LRS3 crop, the portrait enlarged 2.5x) whose "
-              "tracked head pitches by up to 0.36 rad with the lips pressed: there the mesh folds (thin, sharp "
-              "creases) where the real frames are soft. The median was added after seeing these figures."]
+              "real frames are soft. In the LRS3 clip the head pitches by up to 0.46 rad: spikes of skin stood out of "
+              "the mouth corner until 2026-12-06 (v3 18.9 before the fix), a sharp jaw line against the background "
+              "remains. In the VoxCeleb2 clip the speaker presses the lips together (lower_lip about -2, beyond the "
+              "expression's range) and the render opens a dark slit with a stepped lower edge. The median was added "
+              "after seeing these figures. The still frame's lip opening r is dlib's own jitter on an unchanging "
+              "image."]
     if rep["errors"]:
         lines += ["", "Skipped: " + "; ".join(f"{e['video']} ({e['error']})" for e in rep["errors"])]
     lines += ["", f"![real | still | {' | '.join(cfg.renderers)} mouths at the widest openings](reenact_contact_sheet.png)"]
@@ -122,28 +128,54 @@ def identity(data: Path, seconds: float) -> list[str]:
     return lines
 
 
-def mouth_training() -> list[str]:
-    """The shipped learned mouth's training record (`generator/render/assets/mouth_net.json`)."""
+def mouth_training(mouth_data: Path = Path("data/mouth")) -> list[str]:
+    """The shipped learned mouth's training record (`generator/render/assets/mouth_net.json`), and its validation L1
+    with closed references where the training data (`likeness train mouth-data`) is at hand."""
     import json
 
     from generator.render.inpaint import MODEL_PATH
 
     info = json.loads(MODEL_PATH.with_suffix(".json").read_text())
     c = info["config"]
+    closed = closed_reference_l1(mouth_data, info)
+    cells = ("| {:.3f} |".format(closed[0]), "| - |", "| {:.3f} |".format(closed[1])) if closed else ("| - |",) * 3
     return ["## Renderer: the learned mouth interior, training (issue #18)", "",
             f"`make train-renderer` (`likeness train mouth`, {c['steps']} steps of {c['batch']} pairs, seed {c['seed']}; "
             f"{info['train_minutes']} min on 2 CPU cores; MLflow run {info['mlflow_run']}; data hash "
             f"{info['data_hash']}). {len(info['train_people'])} people train, {len(info['val_people'])} others validate "
             "(split by person; the renderer's benchmark people are never cut). L1 inside the opening, images in -1..1, "
             "on 192 fixed validation pairs (a frame's mouth with its opening masked, another frame of the clip as the "
-            "reference):", "",
-            "| model | validation L1 |", "|---|---|",
+            "reference), and on 192 pairs whose reference shows closed lips, as most portraits do (the network must "
+            "then draw an interior its reference never showed" + ("" if closed else f"; not measured: no training data "
+                                                                   f"with this hash at {mouth_data}") + "):", "",
+            "| model | validation L1 | closed references |", "|---|---|---|",
             f"| the opening filled with the mean colour of the reference's opening (trivial baseline) | "
-            f"{info['val_l1_mean_colour_fill']:.3f} |",
-            f"| the network, float32 (training) | {info['val_l1']:.3f} |",
-            f"| the network, 8-bit as shipped and run by the renderer | {info['val_l1_exported']:.3f} |", "",
+            f"{info['val_l1_mean_colour_fill']:.3f} " + cells[0],
+            f"| the network, float32 (training) | {info['val_l1']:.3f} " + cells[1],
+            f"| the network, 8-bit as shipped and run by the renderer | {info['val_l1_exported']:.3f} " + cells[2], "",
             "Validation L1 over training: " + ", ".join(f"{h['step']}: {h['val_l1']:.3f}" for h in info["history"][3::4])
             + ". " + info.get("note", "")]
+
+
+def closed_reference_l1(mouth_data: Path, info: dict) -> tuple[float, float] | None:
+    """(mean-colour fill, shipped network) validation L1 on pairs with closed references, on the shipped model's own
+    validation people; None unless `mouth_data` holds the data it was trained on."""
+    import json
+
+    import torch
+
+    from generator.render.inpaint import MODEL_PATH
+    from generator.render.train_mouth import (load_mouth_clips, onnx_l1, reference_fill_l1, split_people,
+                                              validation_set)
+
+    index = mouth_data / "index.json"
+    if not index.is_file() or json.loads(index.read_text())["hash"] != info["data_hash"]:
+        return None
+    c = info["config"]
+    clips, _ = load_mouth_clips(mouth_data)
+    val = split_people(clips, float(c["val_share"]), int(c["seed"]))[1]
+    x, y, m = validation_set(val, 192, int(c["seed"]), closed_ref=1.0)
+    return reference_fill_l1(*(torch.from_numpy(a) for a in (x, y, m))), onnx_l1(MODEL_PATH, x, y, m)
 
 
 def folds(data: Path) -> list[str]:
