@@ -216,7 +216,7 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation over the frames where both are known; NaN where either does not vary (the still frame)."""
+    """Pearson correlation over the frames where both are known; NaN where either does not vary."""
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
         return float("nan")

@@ -29,7 +29,7 @@ def test_lip_opening_correlation_known_answers():
     b = a.copy()
     b[[3, 7]] = np.nan  # frames where dlib found no face are left out, not counted as closed
     assert _correlation(b, a) == pytest.approx(1.0)
-    assert np.isnan(_correlation(np.full(50, 0.2), a))  # the still frame does not move: no correlation
+    assert np.isnan(_correlation(np.full(50, 0.2), a))  # a reading that does not move: no correlation
 
 
 @pytest.mark.slow
@@ -44,8 +44,8 @@ def test_reenacting_a_real_clip(shared, tmp_path):
     for r in ("warp-v1", "v2", "v3"):
         assert clip[r]["mouth_l1"] < clip["still"]["mouth_l1"]
         assert clip[r]["face_ssim"] > clip["still"]["face_ssim"]
-        assert clip[r]["lip_opening_r"] > 0.2  # dlib reads the rendered mouth opening and closing with the real one
-    assert np.isnan(clip["still"]["lip_opening_r"])
+        assert clip[r]["lip_opening_r"] > 0.6  # dlib reads the rendered mouth opening and closing with the real one
+    assert abs(clip["still"]["lip_opening_r"]) < 0.3  # the still frame: only dlib's own jitter
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert set(saved["mean"]) == {"real", "still", "warp-v1", "v2", "v3"}
     assert (tmp_path / "contact_sheet.png").stat().st_size > 1000
