@@ -218,3 +218,21 @@ def test_a_strongly_pitched_head_draws_no_spikes_by_the_mouth(shared):
                       / _sharpness(_crop(fixed_point.render(t.pose[i], t.expr[i]), mouth)))
     assert max(t.pose[14:, 1]) > 0.4 and len(ratios) >= 10
     assert max(ratios) < 1.6
+
+
+def test_pressed_lips_are_drawn_by_the_smooth_map_and_parted_lips_by_the_exact_inverse(mona_portrait):
+    """A /p b m/ closure presses the lips until their inner contours cross: the lip triangles overlap, and the exact
+    inverse drew fragments of them along the mouth line (dark shards under the Mona Lisa's lip). With the lips
+    together the fixed-point map alone draws them; once they part by a pixel the exact inverse takes over."""
+    from generator.render.renderer import inner_lip_gap
+
+    def both(e):
+        r, smooth = make_renderer(mona_portrait, "v3"), make_renderer(mona_portrait, "v3")
+        smooth.lip_tris = None
+        return r.render(POSE0, e), smooth.render(POSE0, e), r.landmarks(POSE0, e)
+
+    pressed, smooth, lm = both(expr(lower_lip=-0.57, upper_lip=-0.27, jaw_open=0.02))
+    assert inner_lip_gap(lm) < 0 and np.array_equal(pressed, smooth)
+    parted, smooth, lm = both(expr(jaw_open=0.5))
+    assert inner_lip_gap(lm) > 1 and not np.array_equal(parted, smooth)
+    assert inner_lip_gap(mona_portrait.landmarks) == pytest.approx(0.0, abs=1.5)  # the portrait's closed mouth

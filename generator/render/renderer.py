@@ -21,7 +21,9 @@ STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
 NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
 SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth width lower
+LIPS_APART = 1.0    # px of inner-lip opening at which the exact inverse fully takes over around the lips
 IRIS_MIN_GAP = 0.5  # px: where the open lids are closer than this at an iris point (or cross), it keeps its place
+NOSE_TIP = 1        # FaceMesh landmark
 _BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
 _EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
          (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
@@ -49,6 +51,17 @@ def lip_halves(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     upper -= set(topo.LIPS_INNER_LOWER[1:-1]) | set(topo.LIPS_OUTER_LOWER[1:-1])
     lower -= set(topo.LIPS_INNER_UPPER[1:-1]) | set(topo.LIPS_OUTER_UPPER[1:-1])
     return np.array(sorted(upper | set(topo.LIP_CORNERS))), np.array(sorted(lower | set(topo.LIP_CORNERS)))
+
+
+def inner_lip_gap(lm: np.ndarray) -> float:
+    """Smallest opening between the inner lips' facing points (px, measured across the mouth toward the chin);
+    negative where they cross."""
+    upper, lower = np.array(topo.LIPS_INNER_UPPER[1:-1]), np.array(topo.LIPS_INNER_LOWER[1:-1])
+    across = lm[topo.LIPS_INNER_UPPER[-1], :2] - lm[topo.LIPS_INNER_UPPER[0], :2]
+    down = np.array([-across[1], across[0]]) / max(float(np.hypot(*across)), 1e-9)
+    if down @ (lm[topo.CHIN, :2] - lm[NOSE_TIP, :2]) < 0:
+        down = -down
+    return float(((lm[lower, :2] - lm[upper, :2]) @ down).min())
 
 
 @dataclass(frozen=True)
@@ -217,7 +230,10 @@ class Renderer:
         # the exact inverse takes the vertices where the low-passed field moves them: with the raw pose (a strongly
         # pitched head) the lips' thin triangles and the ring by the corners came apart from the map around them
         # and drew spikes of skin across the mouth
-        self.warp.exact_inverse(np.r_[moved, self.src[n_moving:]], self.lip_tris, m)
+        # ...once the lips part: pressed together or crossing (a /p b m/ closure pressing the lips), the lip triangles
+        # overlap, the exact inverse drew fragments of them along the mouth line, and the fixed point is smooth
+        strength = float(np.clip(inner_lip_gap(moved) / LIPS_APART, 0.0, 1.0))
+        self.warp.exact_inverse(np.r_[moved, self.src[n_moving:]], self.lip_tris, m, strength=strength)
         face = face.copy()
         face[:, :2] = moved[: len(face)]
         return m, face

@@ -121,11 +121,16 @@ class MeshWarp:
             moved += cv2.remap(smooth, q[..., 0], q[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
         return m, moved
 
-    def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray, feather_px: float = 3.0) -> None:
+    def exact_inverse(self, moved: np.ndarray, tris: np.ndarray, m: np.ndarray, feather_px: float = 3.0,
+                      strength: float = 1.0) -> None:
         """In place: over the triangles `tris` (indices into `simplices`) at their `moved` vertex positions, write the
-        exact inverse of the piecewise-affine warp into the backward map `m` (h, w, 2). Where a sliver of the mesh
-        opens wide (the lips parting) the fixed-point inverse oscillates and leaves a sawtooth; this does not."""
+        exact inverse of the piecewise-affine warp into the backward map `m` (h, w, 2), blended in by `strength`
+        (0..1). Where a sliver of the mesh opens wide (the lips parting) the fixed-point inverse oscillates and leaves
+        a sawtooth; this does not."""
         import cv2
+
+        if strength <= 0:
+            return
 
         # a triangle the motion turns over has no inverse to take (a thin lip triangle under a strongly pitched head): it
         # keeps the fixed point, whose low-passed pose field does not fold, instead of drawing a spike across the face
@@ -158,7 +163,7 @@ class MeshWarp:
         # the exact inverse takes over from the fixed point gradually, over `feather_px` inside the outline of its
         # triangles' union, so the seam where the two meet is not a step in the map (a jagged line around the lips)
         union = (ids >= 0).astype(np.uint8)
-        wgt = np.clip(cv2.distanceTransform(union, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
+        wgt = strength * np.clip(cv2.distanceTransform(union, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
         at = (ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0])
         m[at] = wgt * s[ok] + (1 - wgt) * m[at]
 
