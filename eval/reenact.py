@@ -165,6 +165,7 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
     from eval.judges import Landmarks68, face_embedding, mouth_opening68
     from generator.face.expression import mouth_opening
     from generator.render.renderer import make_renderer
+    from likeness.metrics import lagged_correlation
 
     size = t.portrait.size
     methods = [STILL, *renderers]
@@ -208,19 +209,11 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
                     row[k] = float(np.mean([d[k] for d in per[name]]))
             sharp = np.array([d["mouth_sharp"] for d in per[name]])
             row["mouth_sharpness_ratio"] = float(np.median(sharp / np.maximum(sharp_real, 1e-6)))
-            row["lip_opening_r"] = _correlation(np.array(opened[name]), np.array(opened["real"]))
+            row["lip_opening_r"] = lagged_correlation(np.array(opened[name]), np.array(opened["real"]), 0)
         row["identity"] = float(np.median(ident[name])) if ident[name] else float("nan")
         row["face_found"] = float(np.mean(found[name])) if found[name] else 0.0
         res.metrics[name] = row
     return res
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation over the frames where both are known; NaN where either does not vary."""
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
 def contact_sheet(results: list[ClipResult], methods: list[str], out: Path) -> Path:

@@ -32,7 +32,7 @@ def lagged_correlation(x: np.ndarray, y: np.ndarray, lag: int) -> float:
     n = min(len(a), len(b))
     a, b = a[:n], b[:n]
     ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:  # constant (std rounds to 1e-17, not 0)
         return float("nan")
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 

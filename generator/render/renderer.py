@@ -227,11 +227,10 @@ class Renderer:
             return self.warp.backward_map(expr_disp, pose_disp)[0], face
         n_moving = len(self.src) - len(self.static)
         m, moved = self.warp.backward_map(expr_disp, pose_disp, at=np.arange(n_moving))
-        # the exact inverse takes the vertices where the low-passed field moves them: with the raw pose (a strongly
-        # pitched head) the lips' thin triangles and the ring by the corners came apart from the map around them
-        # and drew spikes of skin across the mouth
-        # ...once the lips part: pressed together or crossing (a /p b m/ closure pressing the lips), the lip triangles
-        # overlap, the exact inverse drew fragments of them along the mouth line, and the fixed point is smooth
+        # the exact inverse takes the vertices where the low-passed field moves them (with the raw pose, a strongly
+        # pitched head pulled the lips' thin triangles apart from the map around them: spikes of skin), and only once
+        # the lips part (pressed together or crossing, at a /p b m/ closure, their triangles overlap and left shards
+        # along the mouth line; the fixed point is smooth there)
         strength = float(np.clip(inner_lip_gap(moved) / LIPS_APART, 0.0, 1.0))
         self.warp.exact_inverse(np.r_[moved, self.src[n_moving:]], self.lip_tris, m, strength=strength)
         face = face.copy()

@@ -138,12 +138,12 @@ class PairSampler:
 
     def __init__(self, clips: list[MouthClip], rng: np.random.Generator, augment: bool = True, soften: float = 0.3,
                  closed_ref: float = 0.0):
-        self.clips = [c for c in clips if (c.openness > 1.0).any()]
+        self.clips = [c for c in clips if (c.openness > CLOSED).any()]
         if not self.clips:
             raise UserError("no training clip shows an open mouth")
         self.rng, self.augment, self.soften, self.closed_ref = rng, augment, soften, closed_ref
         # closed lips count too: with a seam (`opening_mask`) the network redraws where the lips meet
-        self.weights = [np.where(c.openness > 1.0, 0.5 + np.sqrt(c.openness), 0.25) for c in self.clips]
+        self.weights = [np.where(c.openness > CLOSED, 0.5 + np.sqrt(c.openness), 0.25) for c in self.clips]
         # big clips count, but not in proportion; sharp ones (most footage is enlarged 2-3x into the patch) count
         # more, so the network learns what detail a sharp portrait needs, and loses it on soft ones (`soften`)
         sizes = np.array([w.sum() for w in self.weights])
