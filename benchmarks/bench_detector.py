@@ -40,6 +40,7 @@ from eval.perturb import perturb_file  # noqa: E402
 from generator.video import VideoWriter, read_frames  # noqa: E402
 
 SHEET = Path(__file__).parent / "detector_self_blends.png"
+MOUTHS = Path(__file__).parent / "detector_mouths.png"
 
 
 def previous_checkpoint(tmp: Path) -> Path | None:
@@ -69,19 +70,41 @@ def self_blend_sheet(data: Path, path: Path, n: int = 6) -> None:
     cv2.imwrite(str(path), np.concatenate([np.concatenate(r, 1) for r in rows], 0)[..., ::-1])
 
 
+def mouth_sheet(data: Path, path: Path, n: int = 10) -> None:
+    """Mouth patches (`detector.mouth`) the mouth network learns from: one row of real footage, then one per fold of
+    generators, each patch from a different video."""
+    from detector.mouth import mouth_patches
+
+    c, _ = all_crops(data)
+    rng = np.random.default_rng(0)
+    rows = []
+    for fold in ["real", *FOLDS]:
+        vids = np.unique(c.video[c.fold == fold])
+        if not len(vids):
+            continue
+        pick = [int(rng.choice(np.flatnonzero(c.video == v))) for v in rng.permutation(vids)[:n]]
+        patches = mouth_patches(c.x[pick], c.landmarks[pick].astype(np.float32))
+        row = np.zeros((patches.shape[1], patches.shape[2] * n, 3), np.uint8)
+        row[:, : patches.shape[2] * len(pick)] = np.concatenate(list(patches), 1)
+        label = np.full((patches.shape[1], 96, 3), 255, np.uint8)
+        cv2.putText(label, fold, (4, patches.shape[1] // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+        rows.append(np.concatenate([label, row], 1))
+    cv2.imwrite(str(path), np.concatenate(rows, 0)[..., ::-1])
+
+
 def protocol_lines(rows: dict[str, list[dict]], fold_steps: int) -> list[str]:
     """The per-family table (every recipe's AUC side by side where it was run) and a summary per recipe; the first
     recipe is the shipped one."""
     recipes = list(rows)
     by = {k: {(r["fold"], r["family"]): r for r in v} for k, v in rows.items()}
-    head = "| fold | family | fakes | " + " | ".join(f"AUC, {r}" for r in recipes) + " | AUC by frames alone | " \
-           "TPR @ 5% FPR | caught at threshold | real called fake |"
+    head = "| fold | family | fakes | " + " | ".join(f"AUC, {r}" for r in recipes) + " | AUC, mouth alone | AUC, warp consistency alone | " \
+           "AUC, face network alone | TPR @ 5% FPR | caught at threshold | real called fake |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows[recipes[0]]:
         aucs = [by[k].get((r["fold"], r["family"]), {}).get("auc", float("nan")) for k in recipes]
         name = f"**{r['family']}**" if r["family"].startswith("fold ") else r["family"]
         lines.append(f"| {r['fold']} | {name} | {r['fakes']} | " + " | ".join("-" if np.isnan(v) else f"{v:.3f}" for v in aucs)
-                     + f" | {r['auc_frames']:.3f} | {r['tpr_at_fpr']:.2f} | {r['caught']}/{r['fakes']} | {r['real_called_fake']}/{r['real']} |")
+                     + f" | {r['auc_mouth']:.3f} | {r['auc_temporal']:.3f} | {r['auc_frames']:.3f} | {r['tpr_at_fpr']:.2f} | {r['caught']}/{r['fakes']} | {r['real_called_fake']}/{r['real']} |")
     summary = []
     for k in recipes:
         folds = [r for r in rows[k] if r["family"].startswith("fold ")]
@@ -90,11 +113,16 @@ def protocol_lines(rows: dict[str, list[dict]], fold_steps: int) -> list[str]:
         summary.append(f"| {k} | {', '.join(r['fold'] for r in folds)} | {np.nanmean([r['auc'] for r in folds]):.3f} | "
                        f"{worst['auc']:.3f} ({worst['family']}) | {np.nanmean([r['tpr_at_fpr'] for r in folds]):.2f} |")
     return lines + ["", "| recipe | folds | mean fold video AUC | worst family | mean TPR @ 5% FPR |", "|---|---|---|---|---|"] + summary + [
-        "", f"Each fold's detector: {fold_steps} steps (the shipped model: {TrainConfig.steps}), seed 0, the same "
-        "held-out real videos for every fold; TPR and the caught / called-fake counts are the shipped recipe's, at its fold "
-        "model's own threshold. Families with one or two videos make single rows noisy; read the fold rows.",
-        "`excess over real footage`: the same fold models, their video calibration on the warp consistency's excess over "
-        "what real training videos with as much face motion show (`detector.temporal.RealNorm`) instead of the raw cue."]
+        "", f"Each fold's detector: {fold_steps} steps for each network (the shipped model: {TrainConfig.steps} and "
+        f"{TrainConfig.mouth_steps}), seed 0, the same held-out real videos for every fold; TPR and the caught / called-fake "
+        "counts are the shipped recipe's, at its fold model's own threshold. Families with one or two videos make single "
+        "rows noisy; read the fold rows.",
+        "The shipped recipe's verdict is the mouth network's mean logit (`detector.mouth`) and the warp consistency, each "
+        "counted in real footage's standard deviations and summed (`VideoCalibration.standardised`). "
+        "`mouth alone`, `warp consistency alone`: the same fold models with one of the two. `face network alone`: the "
+        "whole-face network's mean logit (it still scores each frame and picks the most suspicious face). "
+        "`excess over real footage`: the warp consistency's excess over what real training videos with as much face "
+        "motion show (`detector.temporal.RealNorm`) instead of the raw cue, with the mouth."]
 
 
 def scan_rows(scanners: dict[str, Scanner], videos: list[tuple[Path, str, int, str]], tmp: Path, degrade: bool) -> list[dict]:
@@ -132,6 +160,7 @@ def main() -> None:
     info = json.loads(DEFAULT_CHECKPOINT.with_suffix(".json").read_text())
     test = set(index["test_identities"])
     self_blend_sheet(a.detector_data, SHEET)
+    mouth_sheet(a.detector_data, MOUTHS)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         prev_path = previous_checkpoint(tmp)
@@ -139,7 +168,8 @@ def main() -> None:
                  f"Command: `python benchmarks/bench_detector.py` (via `make bench`, after `make train-detector`). "
                  f"Machine: {machine()}.",
                  f"Shipped model: timm `{info['model']['arch']}` at {info['model']['size']} px from scratch, {info['steps']} steps, "
-                 f"{info['train_minutes']:.1f} min, checkpoint {DEFAULT_CHECKPOINT.stat().st_size / 1e6:.1f} MB; trained on "
+                 f"{info['train_minutes']:.1f} min, and a mouth network (`{info['mouth_model']['arch']}` at {info['mouth_model']['size']} px, "
+                 f"{info.get('mouth_steps', 0)} steps), checkpoint {DEFAULT_CHECKPOINT.stat().st_size / 1e6:.1f} MB; trained on "
                  f"{index['real_crops']} real and {index['fake_crops']} generated crops of {index['videos']} videos plus "
                  "self-blends of the real ones; verdict threshold "
                  f"P(fake) >= {info['threshold']:.2f}, set for <= {info['threshold_fpr']:.0%} false positives on "
@@ -151,7 +181,8 @@ def main() -> None:
         c, test_mask = all_crops(a.detector_data)
         folds = [f for f in FOLDS if (c.fold == f).any()]
         if not a.no_folds:
-            base = TrainConfig(data=a.detector_data, steps=a.fold_steps, eval_every=max(1, a.fold_steps // 3))
+            base = TrainConfig(data=a.detector_data, steps=a.fold_steps, mouth_steps=a.fold_steps,
+                               eval_every=max(1, a.fold_steps // 3))
             ablation = [f for f in a.ablation_folds.split(",") if f in folds]
             rows = {"shipped recipe": leave_family_out(base, folds, a.detector_data / "folds",
                                                        lambda f, r: print(f"fold {f}: AUC {r['auc']:.3f}", flush=True),
@@ -169,7 +200,7 @@ def main() -> None:
                                                           a.detector_data / "folds_no_sbi",
                                                           lambda f, r: print(f"no-SBI fold {f}: AUC {r['auc']:.3f}", flush=True),
                                                           reuse=a.reuse_folds)
-            lines += ["### Leave-family-out (crops of the data; video = mean frame logit with warp consistency)", ""] + \
+            lines += ["### Leave-family-out (crops of the data; video = the mouth network and the warp consistency)", ""] + \
                 protocol_lines(rows, a.fold_steps) + [""]
 
         # 2 and 3. the shipped scanner on files
@@ -206,7 +237,9 @@ def main() -> None:
         t = time.perf_counter()
         r = Scanner(ScanConfig()).scan_file(long)
         scan_s = time.perf_counter() - t
-    lines += ["", f"Self-blends (`detector.blend`), real training crops above, blends and masks below: [{SHEET.name}]({SHEET.name})",
+    lines += ["", f"What the mouth network sees (`detector.mouth`), real footage and each fold of generators: [{MOUTHS.name}]({MOUTHS.name})",
+              "", f"![mouth patches]({MOUTHS.name})",
+              "", f"Self-blends (`detector.blend`), real training crops above, blends and masks below: [{SHEET.name}]({SHEET.name})",
               "", f"![self-blended pseudo-fakes]({SHEET.name})", "",
               f"Throughput: a 60 s 1280x720 H.264 video scanned in {scan_s:.1f} s at the default 2 sampled frames per second, "
               f"provenance check included ({r.frames_sampled} frames sampled, {r.frames_with_face} with a face). Target <= 15 s."]

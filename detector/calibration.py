@@ -1,6 +1,6 @@
 """From logits to probabilities: Platt scaling of frame logits, and video calibrations that weigh the mean
-frame logit together with video-level cues (`temporal`: warp consistency, `reference`: the logit of a
-rendering of the same face), all fitted with scikit-learn on validation data.
+frame logit together with video-level cues (`mouth`: the mouth network's mean logit, `temporal`: warp
+consistency, `reference`: the logit of a rendering of the same face), fitted on validation data.
 
 Both classes weigh the same in every fit, so P = 0.5 means even odds whatever the mix of real and generated
 validation data (the data builder renders several fakes per real person; that ratio is no prior)."""
@@ -71,10 +71,29 @@ class VideoCalibration:
         w = p[:-1] / sd
         return cls(names, float(w[0]), [float(v) for v in w[1:]], float(p[-1] - w @ mu))
 
+    @classmethod
+    def standardised(cls, logits: np.ndarray | None, cues: dict[str, np.ndarray], y: np.ndarray,
+                     real: dict[str, tuple[float, float]]) -> "VideoCalibration":
+        """Each feature (the mean frame logit unless `logits` is None, and every cue) counted in real footage's
+        standard deviations from real footage's mean (`real`: name -> (mean, sd); "logit" for the frame logit),
+        turned to its `DIRECTION` and summed with equal weights; only the sum's scale and offset are fitted on
+        the validation videos. Weights fitted on validation videos learn the families that happen to be there
+        (a network scores the families it trained on far better than new ones); what real footage looks like
+        does not depend on them (benchmarks/RESULTS.md, leave-family-out)."""
+        names = sorted(cues)
+        scale = {k: DIRECTION.get(k, 1) / max(real[k][1], 1e-6) for k in (["logit"] if logits is not None else []) + names}
+        z = sum(scale[k] * (np.asarray(cues[k], np.float64) - real[k][0]) for k in names)
+        if logits is not None:
+            z = z + scale["logit"] * (np.asarray(logits, np.float64) - real["logit"][0])
+        fit = cls.fit(np.asarray(z, np.float64) * np.ones(len(y)), {}, y)
+        a = fit.weight
+        return cls(names, a * scale.get("logit", 0.0), [a * scale[k] for k in names],
+                   fit.bias - a * sum(scale[k] * real[k][0] for k in scale))
+
 
 #: Which way each cue points to "generated" (the frame logit always up): a more warp-consistent face than real
 #: footage shows is a renderer's sign; a high logit on a rendering of the same face explains the suspect's away.
-DIRECTION = {"temporal": 1, "excess": 1, "reference": -1}
+DIRECTION = {"temporal": 1, "excess": 1, "reference": -1, "mouth": 1}
 
 
 def pick(calibrations: list[VideoCalibration], cues: dict[str, float | None]) -> VideoCalibration | None:

@@ -19,7 +19,7 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
 @friendly_errors
 def scan(
     paths: list[Path] = typer.Argument(..., help="Video files or folders (searched recursively)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 5)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file (schema 6)."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
     csv_out: Path = typer.Option(None, "--csv", help="Also write the results here as CSV (one row per file)."),
     rate: float = typer.Option(2.0, help="Frames sampled per second of video."),
@@ -27,7 +27,7 @@ def scan(
     no_provenance: bool = typer.Option(False, "--no-provenance", help="Skip the watermark/manifest check."),
     temporal: bool = typer.Option(True, "--temporal/--frames-only",
                                   help="Also weigh how exactly the face's texture one second later is a warp of it now (left "
-                                       "out for a face that does not move); --frames-only: the frame classifier alone."),
+                                       "out for a face that does not move); --frames-only: the mouth network alone."),
     reference: bool = typer.Option(False, "--reference",
                                    help="Experimental: score relative to a rendering of the same face (about 1 s more per video)."),
     checkpoint: Path = typer.Option(None, help="Detector checkpoint (default: the shipped one)."),
@@ -108,6 +108,8 @@ def train_detector(
     out: Path = typer.Option(None, help="Checkpoint path (default: the shipped detector/assets/detector.pt)."),
     arch: str = typer.Option("resnet18", help="timm architecture, trained from scratch."),
     steps: int = typer.Option(None, help="Optimiser steps (default: the shipped recipe's)."),
+    mouth_steps: int = typer.Option(None, "--mouth-steps", help="Optimiser steps of the mouth network; 0: none "
+                                    "(default: the shipped recipe's)."),
     sbi: float = typer.Option(None, help="Share of each batch's generated half made of self-blended real crops "
                               "(default: the shipped recipe's)."),
     hold_out: list[str] = typer.Option([], "--hold-out", help="Generator fold to leave out of training (repeatable): "
@@ -130,6 +132,8 @@ def train_detector(
 
     if steps is not None:
         cfg = replace(cfg, steps=steps)
+    if mouth_steps is not None:
+        cfg = replace(cfg, mouth_steps=mouth_steps)
     if sbi is not None:
         cfg = replace(cfg, sbi=sbi)
     with progress_bar("training") as update:

@@ -22,6 +22,7 @@ class SampledFrame:
     crops: list[np.ndarray]       # (CROP, CROP, 3) uint8 per face, largest face first
     centres: list[np.ndarray] = field(default_factory=list)  # face centre (x, y) in frame pixels
     widths: list[float] = field(default_factory=list)
+    landmarks: list[np.ndarray] = field(default_factory=list)  # (478, 2) per face, in its crop's pixels
 
 
 def sample_frames(path: Path, rate: float, max_seconds: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
@@ -58,16 +59,19 @@ class FaceCropper:
     def landmarks(self, rgb: np.ndarray) -> list[np.ndarray]:
         return self.mesh(rgb)
 
-    def crop(self, rgb: np.ndarray, lm: np.ndarray) -> np.ndarray:
-        """The aligned CROP x CROP face canvas for one face's landmarks."""
+    def crop(self, rgb: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The aligned CROP x CROP face canvas for one face's landmarks, and the landmarks in its pixels."""
         from generator.face.analysis import align_transform, warp_aligned
 
-        return warp_aligned(rgb, align_transform(lm, self.crop_size), self.crop_size)
+        m = align_transform(lm, self.crop_size)
+        return warp_aligned(rgb, m, self.crop_size), (lm[:, :2] @ m[:, :2].T + m[:, 2]).astype(np.float32)
 
     def __call__(self, rgb: np.ndarray, t: float = 0.0) -> SampledFrame:
         out = SampledFrame(t, [])
         for lm in self.landmarks(rgb):
-            out.crops.append(self.crop(rgb, lm))
+            crop, in_crop = self.crop(rgb, lm)
+            out.crops.append(crop)
+            out.landmarks.append(in_crop)
             out.centres.append(lm[:, :2].mean(0))
             out.widths.append(float(np.ptp(lm[:, 0])))
         return out

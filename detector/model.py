@@ -1,8 +1,9 @@
-"""The detector network (a timm backbone trained from scratch), its checkpoint and calibrated scoring."""
+"""The detector networks (timm backbones trained from scratch: the whole face, and the mouth), checkpoint, scoring."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +48,12 @@ class Detector:
     """Scores face crops: calibrated probability that each crop is generated."""
 
     def __init__(self, net, cfg: DetectorConfig, calibration: Calibration, threshold: float = 0.5, info: dict | None = None,
-                 videos: list[VideoCalibration] | None = None, norm: RealNorm | None = None):
+                 videos: list[VideoCalibration] | None = None, norm: RealNorm | None = None,
+                 mouth: tuple[Any, DetectorConfig] | None = None):
         self.net, self.cfg, self.calibration, self.threshold = net.eval(), cfg, calibration, threshold
         self.videos = videos or []  # mean frame logit + video cues (detector.calibration), one per cue set
         self.norm = norm            # real footage's warp consistency for its face motion (the `excess` cue, an ablation)
+        self.mouth = (mouth[0].eval(), mouth[1]) if mouth else None  # the mouth view's network (detector.mouth)
         self.info = info or {}
 
     @classmethod
@@ -59,20 +62,26 @@ class Detector:
 
         with checkpoint(path or DEFAULT_CHECKPOINT, "detector", "run `make train-detector`") as ck:
             cfg = DetectorConfig.from_dict(ck["config"])
-            net = create(cfg)
-            net.load_state_dict({k: v.float() for k, v in ck["state"].items()})
-            norm = ck.get("temporal_norm")
+            net = _network(cfg, ck["state"])
+            norm, mouth = ck.get("temporal_norm"), ck.get("mouth")
+            if mouth:
+                mouth_cfg = DetectorConfig.from_dict(mouth["config"])
+                mouth = (_network(mouth_cfg, mouth["state"]), mouth_cfg)
             return cls(net, cfg, Calibration(**ck["calibration"]), float(ck["threshold"]), ck.get("info", {}),
-                       [VideoCalibration(**v) for v in ck.get("video_calibrations", [])], RealNorm(**norm) if norm else None)
+                       [VideoCalibration(**v) for v in ck.get("video_calibrations", [])], RealNorm(**norm) if norm else None,
+                       mouth)
 
     def logits(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
-        import torch
+        """The face network's logit per (128 px) face crop."""
+        return _logits(self.net, self.cfg, crops, batch)
 
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(crops), batch):
-                out.append(self.net(to_tensor(crops[i: i + batch], self.cfg.size))[:, 0].numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+    def mouth_logits(self, crops: np.ndarray, landmarks: np.ndarray, batch: int = 64) -> np.ndarray:
+        """The mouth network's logit per face crop (its mouth patch, cut by the crop's landmarks); NaN without one."""
+        from .mouth import mouth_patches
+
+        if self.mouth is None:
+            return np.full(len(crops), np.nan, np.float32)
+        return _logits(*self.mouth, mouth_patches(crops, landmarks), batch)
 
     def probabilities(self, crops: np.ndarray) -> np.ndarray:
         return self.calibration(self.logits(crops))
@@ -92,12 +101,31 @@ class Detector:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
+        def half(net) -> dict:
+            return {k: (v.half() if v.is_floating_point() else v) for k, v in net.state_dict().items()}
+
+        mouth = {"config": asdict(self.mouth[1]), "state": half(self.mouth[0])} if self.mouth else None
         with atomic_path(path) as tmp:
-            torch.save({"config": asdict(self.cfg), "state": state, "calibration": asdict(self.calibration),
+            torch.save({"config": asdict(self.cfg), "state": half(self.net), "calibration": asdict(self.calibration),
                         "threshold": self.threshold, "info": info, "format": 2,
                         "video_calibrations": [asdict(v) for v in self.videos],
-                        "temporal_norm": asdict(self.norm) if self.norm else None}, tmp)
+                        "temporal_norm": asdict(self.norm) if self.norm else None, "mouth": mouth}, tmp)
+
+
+def _network(cfg: DetectorConfig, state: dict):
+    net = create(cfg)
+    net.load_state_dict({k: v.float() for k, v in state.items()})
+    return net
+
+
+def _logits(net, cfg: DetectorConfig, images: np.ndarray, batch: int) -> np.ndarray:
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch):
+            out.append(net(to_tensor(images[i: i + batch], cfg.size))[:, 0].numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def threshold_meaning(checkpoint: Path | None = None) -> str:

@@ -26,20 +26,22 @@ def all_crops(data: Path) -> tuple[Crops, np.ndarray]:
 
 
 def score_videos(detector, c: Crops) -> dict[str, np.ndarray]:
-    """Per video of `c`: label, source, fold, P(fake) by the default scanner (frames and warp consistency), with the
-    consistency's excess over real footage instead (an ablation), and by frames alone (`--frames-only`)."""
+    """Per video of `c`: label, source, fold, P(fake) by the default scanner (the mouth network and the warp
+    consistency), with the consistency's excess over real footage instead (an ablation), by each of the two alone,
+    and by the face network's frames alone."""
     logits = detector.logits(c.x)
     vids, y, s = video_scores(c, logits)
     cues = video_cues(detector, c)
     first = np.array([np.flatnonzero(c.video == v)[0] for v in vids])
     return {"video": vids, "label": y, "source": c.source[first], "fold": c.fold[first],
             "p": scanner_p(detector, s, cues), "p_excess": scanner_p(detector, s, cues, WITH_EXCESS),
+            "p_temporal": scanner_p(detector, s, cues, ("temporal",)), "p_mouth": scanner_p(detector, s, cues, ("mouth",)),
             "p_frames": scanner_p(detector, s)}
 
 
 def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: float = 0.05) -> list[dict]:
-    """One row per family of `fold` and one for the whole fold: video AUC against the held-out real videos (default
-    and frames only), TPR at `fpr`, fakes caught and real videos called fake at the detector's threshold."""
+    """One row per family of `fold` and one for the whole fold: video AUC against the held-out real videos (default,
+    the consistency's excess, the mouth network or the warp consistency alone, the face network alone), TPR at `fpr`, fakes caught and real videos called fake at the detector's threshold."""
     real = scores["label"] == 0
     rows = []
     fake = scores["label"] == 1
@@ -50,6 +52,7 @@ def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: f
         y, p = scores["label"][sel], scores["p"][sel]
         rows.append({"fold": fold, "family": name, "fakes": int(m.sum()), "real": int(real.sum()),
                      "auc": auc(y, p), "auc_excess": auc(y, scores["p_excess"][sel]), "auc_frames": auc(y, scores["p_frames"][sel]),
+                     "auc_mouth": auc(y, scores["p_mouth"][sel]), "auc_temporal": auc(y, scores["p_temporal"][sel]),
                      "tpr_at_fpr": tpr_at_fpr(y, p, fpr),
                      "caught": int((p[y == 1] >= threshold).sum()), "real_called_fake": int((p[y == 0] >= threshold).sum())})
     return rows
@@ -58,8 +61,8 @@ def fold_rows(scores: dict[str, np.ndarray], fold: str, threshold: float, fpr: f
 def leave_family_out(base: TrainConfig, folds: list[str], out_dir: Path,
                      progress: Callable[[str, dict], None] | None = None, reuse: bool = False) -> list[dict]:
     """Train one detector per fold without it (`base`'s recipe, no `--reference` calibration) and score the fold.
-    With `reuse`, a fold's checkpoint already in `out_dir` from the same crops, steps and seed keeps its network and
-    is only calibrated again (`detector.train.recalibrate`)."""
+    With `reuse`, a fold's checkpoint already in `out_dir` from the same crops, steps and seed keeps its face network
+    (and its mouth network if trained for as many steps) and is only calibrated again (`detector.train.recalibrate`)."""
     import json
 
     from .model import Detector
@@ -73,7 +76,7 @@ def leave_family_out(base: TrainConfig, folds: list[str], out_dir: Path,
         old = json.loads(meta.read_text()) if reuse and meta.is_file() and cfg.out.is_file() else {}
         same = sha is not None and old.get("crops_sha256") == sha and old.get("steps") == cfg.steps and old.get("hold_out") == [fold] \
             and old.get("config", {}).get("seed") == str(cfg.seed)
-        info = recalibrate(cfg, cfg.out) if same else train(cfg)
+        info = recalibrate(cfg, cfg.out, mouth=old.get("mouth_steps") != cfg.mouth_steps) if same else train(cfg)
         detector = Detector.load(cfg.out)
         sel = (test & (c.label == 0)) | (c.fold == fold)
         fold_scores = score_videos(detector, c.take(sel))

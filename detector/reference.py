@@ -85,7 +85,7 @@ def reference_frames(rgb: np.ndarray, seed: int = 0) -> list[np.ndarray]:
 def reference_crops(rgb: np.ndarray, cropper, seed: int = 0) -> np.ndarray:
     """Face crops of a rendering of the largest face in `rgb` (raises UserError when there is no face);
     the detector's mean logit on them is the video's reference logit."""
-    crops = [cropper.crop(f, faces[0]) for f in reference_frames(rgb, seed) if (faces := cropper.landmarks(f))]
+    crops = [cropper.crop(f, faces[0])[0] for f in reference_frames(rgb, seed) if (faces := cropper.landmarks(f))]
     if not crops:
         from likeness.errors import UserError
 

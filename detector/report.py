@@ -50,7 +50,9 @@ def write_report(results: list[ScanResult], path: Path, checkpoint: Path | None 
 </head><body><h1>Likeness scan report</h1>
 <p>{len(results)} files. Verdict "fake" when the calibrated probability is at least {threshold:.2f}
 (the dashed line in each timeline): {meaning}
-The most suspicious face is the sampled face crop that scored highest (its time and P(fake) alone). Warp consistency (0-1) is how exactly the face's fine texture one second
+The most suspicious face is the sampled face crop that scored highest (its time and P(fake) alone). P(fake) weighs
+what a network trained on mouths alone sees around the lips (every talking-face generator makes the mouth) with the
+warp consistency. Warp consistency (0-1) is how exactly the face's fine texture one second
 later is a warp of the texture now: near 1 for a face animated from one photo, lower for a filmed face; it
 is part of P(fake), except for a face that does not move (a still picture), which any warp explains. Provenance is the `likeness verify` result for the same file.</p>
 <table><tr><th>file</th><th>verdict</th><th>P(fake)</th><th>warp consistency</th><th>face tracks</th><th>frames with a face</th>

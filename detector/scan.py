@@ -15,8 +15,9 @@ import numpy as np
 
 from likeness.errors import UserError
 
-SCHEMA_VERSION = 5  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default;
-                    # 5: most_suspicious (the face that scored highest), threshold set for a false-positive rate
+SCHEMA_VERSION = 6  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default;
+                    # 5: most_suspicious (the face that scored highest), threshold set for a false-positive rate;
+                    # 6: mouth_logit (the mouth network's mean logit, detector.mouth), part of the verdict
 
 
 @dataclass
@@ -25,7 +26,7 @@ class ScanConfig:
     max_seconds: float | None = None  # scan only the start of long videos
     provenance: bool = True           # also run `likeness verify`'s checks
     temporal: bool = True             # also weigh the face's warp consistency over time (detector.temporal;
-                                      # off: the frame classifier alone; see benchmarks/RESULTS.md)
+                                      # off: the mouth network alone; see benchmarks/RESULTS.md)
     reference: bool = False           # score relative to a rendering of the same face (detector.reference;
                                       # experimental: see benchmarks/RESULTS.md)
     checkpoint: Path | None = None
@@ -53,6 +54,8 @@ class ScanResult:
     temporal_consistency: float | None = None  # warp consistency of the face over 1 s (detector.temporal; None: not
                                                # measured: switched off, too short, or a face that does not move)
     face_motion: float | None = None  # the face's own (non-rigid) motion over 1 s, px in its 128 px crop (None: not measured)
+    mouth_logit: float | None = None      # the mouth network's mean logit over the sampled faces (detector.mouth;
+                                          # None: the checkpoint has none)
     reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
     most_suspicious: dict | None = None   # the frame that scored highest ({"t", "faces", "probability_fake"}) and its
                                           # most suspicious face crop ("jpeg": base64): what a reviewer checks the verdict on
@@ -65,7 +68,7 @@ class ScanResult:
 
 
 #: Columns of a scan as CSV (`results_csv`): one row per file, the nested parts left to the JSON.
-CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "temporal_consistency", "face_motion",
+CSV_COLUMNS = ("file", "status", "verdict", "probability_fake", "threshold", "mouth_logit", "temporal_consistency", "face_motion",
                "face_tracks", "frames_with_face", "frames_sampled", "seconds_scanned", "provenance", "watermark_found",
                "manifest_valid", "error")
 
@@ -187,20 +190,25 @@ class Scanner:
         if not with_face:
             res.status, res.verdict = "no_face", "no_face"
         else:
-            logits = self.detector.logits(np.stack([c for f in with_face for c in f.crops]))
+            crops = np.stack([c for f in with_face for c in f.crops])
+            logits = self.detector.logits(crops)
+            mouth = self.detector.mouth_logits(crops, np.stack([lm for f in with_face for lm in f.landmarks]))
             owner = np.repeat(np.arange(len(with_face)), [len(f.crops) for f in with_face])
             per_frame = np.array([logits[owner == i].max() for i in range(len(with_face))])  # most suspicious face
+            per_frame_mouth = np.array([mouth[owner == i].max() for i in range(len(with_face))])
             local, motion = self._temporal(faces)  # per frame with a face: the pair it starts (NaN: none)
             video_cue, res.face_motion = temporal.summary(local, motion), _finite(temporal.face_motion(motion))
             res.temporal_consistency = _finite(video_cue)
+            res.mouth_logit = _finite(per_frame_mouth.mean())
             res.reference_logit = self._reference(first_face)
-            cues = {"temporal": res.temporal_consistency, "reference": res.reference_logit}
+            cues = {"mouth": res.mouth_logit, "temporal": res.temporal_consistency, "reference": res.reference_logit}
             res.probability_fake = float(self.detector.calibrated(per_frame.mean(), cues))
             res.verdict = "fake" if res.probability_fake >= self.detector.threshold else "real"
 
-            def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's warp consistency if measured
+            def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's cues where measured
                 near = temporal.summary(local[m], motion[m])
-                return float(self.detector.calibrated(per_frame[m].mean(), cues if np.isnan(near) else {**cues, "temporal": near}))
+                here = {**cues, "mouth": _finite(per_frame_mouth[m].mean())}
+                return float(self.detector.calibrated(per_frame[m].mean(), here if np.isnan(near) else {**here, "temporal": near}))
 
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}
                           for i, f in enumerate(with_face)]

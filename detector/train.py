@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +15,7 @@ from likeness.metrics import auc
 from .augment import degrade
 from .calibration import Calibration, VideoCalibration
 from .model import DEFAULT_CHECKPOINT, DetectorConfig
+from .mouth import MOUTH
 
 
 @dataclass
@@ -40,10 +41,16 @@ class TrainConfig:
     tracking_uri: str | None = None
     experiment: str = "likeness-detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
+    mouth_steps: int = 1500         # the mouth network's (detector.mouth); 0: none
+    mouth_model: DetectorConfig = field(default_factory=lambda: DetectorConfig(size=MOUTH))
+    verdict_face: bool = False      # the face network's mean logit joins the video verdict (it always picks the most
+                                    # suspicious face); off, as the leave-family-out protocol chose (RESULTS.md)
 
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise UserError(f"steps must be at least 1, got {self.steps}")
+        if self.mouth_steps < 0:
+            raise UserError(f"mouth steps must be 0 (no mouth network) or more, got {self.mouth_steps}")
         for name in ("sbi", "pair_fraction", "fpr"):
             if not 0 <= getattr(self, name) <= 1:
                 raise UserError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -120,77 +127,47 @@ def split(cfg: TrainConfig) -> Split:
 
 
 def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
-    import torch
+    """Train the face network (and the mouth network unless cfg.mouth_steps is 0), calibrate, write cfg.out."""
 
     from likeness.tracking import start_mlflow
 
-    from .model import Detector, create, to_tensor
+    from .model import Detector
 
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     data = split(cfg)
-    tr, va = data.train, data.val
     mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)  # a bad store fails here, before any work
-    net = create(cfg.model)
-    mask_head = torch.nn.Conv2d(net.num_features, 1, 1)  # not saved: it only teaches the backbone where blends are
-    opt = torch.optim.AdamW([*net.parameters(), *mask_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
-    pairs = paired_identities(tr)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
     files = video_files(cfg.data, data.index) if cfg.reference else {}
-    val_refs = reference_crops(va, files)   # rendered once; only their logits change during training
-
-    def val_metrics() -> dict:
-        d = Detector(net, cfg.model, Calibration())  # puts the net in eval mode
-        logits = d.logits(va.x)
-        out = {"val_frame_auc": auc(va.label, logits)}
-        if val_refs:
-            r = frame_references(va, reference_logits(d, va, val_refs))
-            ok = np.isfinite(r)
-            out["val_frame_auc_reference"] = auc(va.label[ok], logits[ok] - cfg.ref_beta * r[ok])
-        net.train()
-        return out
-
-    best: tuple[float, int, dict | None] = (-1.0, 0, None)
-    history: dict = {"step": [], "loss": [], "val_auc": []}
+    val_refs = reference_crops(data.val, files)   # rendered once; only their logits change during training
     t0 = time.perf_counter()
     with mlflow.start_run() as run:
-        mlflow.log_params({**{k: str(v) for k, v in asdict(cfg).items() if k != "model"},
+        mlflow.log_params({**{k: str(v) for k, v in asdict(cfg).items() if k not in ("model", "mouth_model")},
                            **{f"model.{k}": v for k, v in asdict(cfg.model).items()},
-                           "data_sha256": data.index["data_sha256"], "train_crops": len(tr.x), "val_crops": len(va.x),
-                           "test_crops": len(data.test.x)})
-        running = []
-        for step in range(1, cfg.steps + 1):
-            x, y, masks = batch_images(tr, sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng), cfg.sbi, rng)
-            feats = net.forward_features(to_tensor(x, cfg.model.size))
-            loss = loss_fn(net.forward_head(feats)[:, 0], torch.from_numpy(y))
-            known = np.isfinite(masks[:, 0, 0])  # real crops (no blend) and self-blends; other fakes: unknown
-            if cfg.mask_loss and known.any():
-                m = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(masks[known])[:, None], feats.shape[-2:])
-                loss = loss + cfg.mask_loss * loss_fn(mask_head(feats[torch.from_numpy(known)]), m)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            running.append(loss.item())
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                metrics = {"train_loss": float(np.mean(running)), **val_metrics()}
-                val_auc = metrics["val_frame_auc"]
-                running = []
-                mlflow.log_metrics(metrics, step=step)
-                history["step"].append(step)
-                history["loss"].append(metrics["train_loss"])
-                history["val_auc"].append(val_auc)
-                if best[2] is None or val_auc > best[0]:
-                    best = (val_auc, step, {k: v.clone() for k, v in net.state_dict().items()})
-                if progress:
-                    progress(step, cfg.steps, metrics)
-        net.load_state_dict(best[2])
-        detector = Detector(net, cfg.model, Calibration(), threshold=0.5)
-        info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "best_step": best[1],
-                "first_train_loss": history["loss"][0], "final_train_loss": history["loss"][-1],
-                "val_frame_auc": best[0], "mlflow_run": run.info.run_id}
+                           **{f"mouth_model.{k}": v for k, v in asdict(cfg.mouth_model).items()},
+                           "data_sha256": data.index["data_sha256"], "train_crops": len(data.train.x),
+                           "val_crops": len(data.val.x), "test_crops": len(data.test.x)})
+
+        def reference_auc(net) -> dict:
+            if not val_refs:
+                return {}
+            d = Detector(net, cfg.model, Calibration())
+            r = frame_references(data.val, reference_logits(d, data.val, val_refs))
+            ok = np.isfinite(r)
+            return {"val_frame_auc_reference": auc(data.val.label[ok], d.logits(data.val.x)[ok] - cfg.ref_beta * r[ok])}
+
+        total = cfg.steps + cfg.mouth_steps  # one progress count over both networks
+
+        def done(before: int) -> Callable[[int, int, dict], None] | None:
+            return (lambda s, n, m: progress(before + s, total, m)) if progress else None
+
+        net, info = fit_network(cfg, cfg.model, data.train, data.val, cfg.steps, cfg.sbi, cfg.mask_loss, mlflow, "",
+                                done(0), reference_auc)
+        mouth = None
+        if cfg.mouth_steps:
+            mouth_net, mouth_info = fit_network(cfg, cfg.mouth_model, mouth_view(data.train), mouth_view(data.val),
+                                                cfg.mouth_steps, 0.0, 0.0, mlflow, "mouth_", done(cfg.steps))
+            mouth, info = (mouth_net, cfg.mouth_model), {**info, **mouth_info}
+        detector = Detector(net, cfg.model, Calibration(), threshold=0.5, mouth=mouth)
+        info = {"train_minutes": (time.perf_counter() - t0) / 60, "steps": cfg.steps, "mouth_steps": cfg.mouth_steps,
+                **info, "mlflow_run": run.info.run_id}
         info = calibrate(detector, cfg, data, info, val_refs, reference_crops(data.test, files))
         for f in (cfg.out, cfg.out.with_suffix(".json"), cfg.out.with_suffix(".roc.png")):
             if f.is_file():
@@ -198,6 +175,73 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         mlflow.log_metrics({k: v for k, v in info.items()  # the held-out figures of `evaluate`
                             if k.startswith(("test_", "real_test_")) and isinstance(v, float) and np.isfinite(v)})
     return info
+
+
+def mouth_view(c: Crops) -> Crops:
+    """`c` with each face crop replaced by its mouth patch (detector.mouth) and the landmarks carried along."""
+    from .mouth import mouth_patches, patch_landmarks
+
+    return replace(c, x=mouth_patches(c.x, c.landmarks), landmarks=patch_landmarks(c.landmarks))
+
+
+def fit_network(cfg: TrainConfig, model: DetectorConfig, tr: Crops, va: Crops, steps: int, sbi: float, mask_loss: float,
+                mlflow, prefix: str = "", progress: Callable[[int, int, dict], None] | None = None,
+                extra: Callable[[object], dict] | None = None) -> tuple[object, dict]:
+    """One network trained from scratch on `tr` (batches of `sample_batch`, degraded, a share `sbi` of the
+    generated half self-blends with the blend-mask loss at `mask_loss`); the weights of the best validation frame
+    AUC on `va` are kept. Metrics go to the open MLflow run with `prefix`. Returns the network and its figures."""
+    import torch
+
+    from .model import create, to_tensor
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    net = create(model)
+    mask_head = torch.nn.Conv2d(net.num_features, 1, 1)  # not saved: it only teaches the backbone where blends are
+    opt = torch.optim.AdamW([*net.parameters(), *mask_head.parameters()], lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps, pct_start=0.1)
+    by_class = [np.flatnonzero(tr.label == k) for k in (0, 1)]
+    pairs = paired_identities(tr)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+
+    def val_metrics() -> dict:
+        from .model import _logits
+
+        net.eval()
+        out = {"val_frame_auc": auc(va.label, _logits(net, model, va.x, 64)), **(extra(net) if extra else {})}
+        net.train()
+        return out
+
+    best: tuple[float, int, dict | None] = (-1.0, 0, None)
+    losses, running = [], []
+    eval_every = max(1, min(cfg.eval_every, steps))
+    net.train()
+    for step in range(1, steps + 1):
+        x, y, masks = batch_images(tr, sample_batch(by_class, pairs, cfg.batch, cfg.pair_fraction, rng), sbi, rng)
+        feats = net.forward_features(to_tensor(x, model.size))
+        loss = loss_fn(net.forward_head(feats)[:, 0], torch.from_numpy(y))
+        known = np.isfinite(masks[:, 0, 0])  # real crops (no blend) and self-blends; other fakes: unknown
+        if mask_loss and known.any():
+            m = torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(masks[known])[:, None], feats.shape[-2:])
+            loss = loss + mask_loss * loss_fn(mask_head(feats[torch.from_numpy(known)]), m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if step % eval_every == 0 or step == steps:
+            metrics = {"train_loss": float(np.mean(running)), **val_metrics()}
+            running = []
+            losses.append(metrics["train_loss"])
+            mlflow.log_metrics({prefix + k: v for k, v in metrics.items()}, step=step)
+            if best[2] is None or metrics["val_frame_auc"] > best[0]:
+                best = (metrics["val_frame_auc"], step, {k: v.clone() for k, v in net.state_dict().items()})
+            if progress:
+                progress(step, steps, {prefix + k: v for k, v in metrics.items()})
+    net.load_state_dict(best[2])
+    net.eval()
+    return net, {prefix + "best_step": best[1], prefix + "first_train_loss": losses[0],
+                 prefix + "final_train_loss": losses[-1], prefix + "val_frame_auc": best[0]}
 
 
 def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dict | None = None,
@@ -211,11 +255,19 @@ def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dic
     val_logits = detector.logits(va.x)
     detector.calibration = Calibration.fit(va.label, val_logits)
     real_train = data.train.take((data.train.label == 0) & (data.train.kind == "real"))
-    detector.norm = RealNorm.fit(*warp_stats(real_train))
+    consistency, motion = warp_stats(real_train)
+    detector.norm = RealNorm.fit(consistency, motion)
     footage = va.kind != "still"  # stills teach the frames; video verdicts are calibrated on footage
     va_v = va.take(footage)
     va_cues = video_cues(detector, va_v, val_refs)
-    detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues)
+    _, y, s = video_scores(va_v, val_logits[footage])
+    # what real footage looks like: the networks' logits on validation people, the untrained cues on training videos
+    real = {k: _mean_sd(v[y == 0]) for k, v in {"logit": s, **va_cues}.items()}
+    real["temporal"] = _mean_sd(consistency)
+    if detector.norm is not None:
+        real["excess"] = _mean_sd(detector.norm.excess(consistency, motion))
+    detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues, real,
+                                             cfg.verdict_face or detector.mouth is None)
     detector.threshold, real_val_p = verdict_threshold(detector, va_v, val_logits[footage], va_cues, cfg.fpr)
     curves = held_out_curves(detector, data.test, video_cues(detector, data.test, test_refs))
     info = {**info, "data_sha256": data.index["data_sha256"], "crops_sha256": data.index.get("crops_sha256"), "mark_real": cfg.mark_real,
@@ -224,24 +276,44 @@ def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dic
             "threshold_real_people": int(len(np.unique(va_v.identity[va_v.label == 0]))),
             "norm_real_videos": int(len(np.unique(real_train.video))),
             "test_identities": data.index["test_identities"], "val_identities": sorted(np.unique(va.identity).tolist()),
-            **evaluate(detector, curves, data.real_pair), "config": {k: str(v) for k, v in asdict(cfg).items() if k != "model"}}
+            "real_footage": real, **evaluate(detector, curves, data.real_pair),
+            "config": {k: str(v) for k, v in asdict(cfg).items() if k not in ("model", "mouth_model")}}
     detector.save(cfg.out, info)
-    cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), **info}, indent=2))
+    cfg.out.with_suffix(".json").write_text(json.dumps({"model": asdict(cfg.model), "mouth_model": asdict(cfg.mouth_model),
+                                                        **info}, indent=2))
     plot_roc(curves, cfg.out.with_suffix(".roc.png"))
     return info
 
 
-def recalibrate(cfg: TrainConfig, checkpoint: Path) -> dict:
-    """`calibrate` a trained checkpoint again with this code (its network as it is) for the data and split of `cfg`,
-    written to cfg.out: what changes in the video calibration are measured on without training again."""
+def recalibrate(cfg: TrainConfig, checkpoint: Path, mouth: bool = False) -> dict:
+    """`calibrate` a trained checkpoint again with this code (its face network as it is) for the data and split of
+    `cfg`, written to cfg.out: what changes in the video calibration are measured on without training again. With
+    `mouth` (or when the checkpoint has none and cfg asks for one) the mouth network is trained anew first."""
+    from likeness.tracking import start_mlflow
+
     from .model import Detector
 
     detector = Detector.load(checkpoint)
     data = split(cfg)
     files = video_files(cfg.data, data.index) if cfg.reference else {}
-    keep = ("train_minutes", "steps", "best_step", "first_train_loss", "final_train_loss", "val_frame_auc", "mlflow_run")
-    return calibrate(detector, cfg, data, {k: v for k, v in detector.info.items() if k in keep},
-                     reference_crops(data.val, files), reference_crops(data.test, files))
+    keep = ("train_minutes", "steps", "best_step", "first_train_loss", "final_train_loss", "val_frame_auc", "mlflow_run",
+            *(("mouth_steps", "mouth_best_step", "mouth_first_train_loss", "mouth_final_train_loss", "mouth_val_frame_auc")
+              if detector.mouth is not None else ()))
+    info = {k: v for k, v in detector.info.items() if k in keep}
+    if cfg.mouth_steps and (mouth or detector.mouth is None):
+        mlflow = start_mlflow(cfg.tracking_uri, cfg.experiment)
+        t0 = time.perf_counter()
+        with mlflow.start_run() as run:
+            mlflow.log_params({"mouth_steps": cfg.mouth_steps, "seed": cfg.seed, "hold_out": str(cfg.hold_out),
+                               "face_network": str(checkpoint), **{f"mouth_model.{k}": v for k, v in asdict(cfg.mouth_model).items()}})
+            net, mouth_info = fit_network(cfg, cfg.mouth_model, mouth_view(data.train), mouth_view(data.val),
+                                          cfg.mouth_steps, 0.0, 0.0, mlflow, "mouth_")
+        detector.mouth = (net, cfg.mouth_model)
+        info |= {**mouth_info, "mouth_steps": cfg.mouth_steps, "mouth_minutes": (time.perf_counter() - t0) / 60,
+                 "mouth_mlflow_run": run.info.run_id}
+    elif not cfg.mouth_steps:
+        detector.mouth = None
+    return calibrate(detector, cfg, data, info, reference_crops(data.val, files), reference_crops(data.test, files))
 
 
 def batch_images(c: Crops, idx: np.ndarray, sbi: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -336,8 +408,8 @@ def warp_stats(c: Crops) -> tuple[np.ndarray, np.ndarray]:
     return np.array([summary(*x) for x in out]), np.array([face_motion(x[1]) for x in out])
 
 
-DEFAULT_CUES = ("temporal",)  # what the default scanner weighs besides the frames (`--reference` adds one)
-WITH_EXCESS = ("excess",)      # the warp consistency measured against real footage instead (an ablation: RESULTS.md)
+DEFAULT_CUES = ("mouth", "temporal")  # what the default scanner weighs besides the frames (`--reference` adds one)
+WITH_EXCESS = ("mouth", "excess")  # the warp consistency measured against real footage instead (an ablation: RESULTS.md)
 
 
 def scanner_p(detector, mean_logits: np.ndarray, cues: dict[str, np.ndarray] | None = None,
@@ -349,11 +421,15 @@ def scanner_p(detector, mean_logits: np.ndarray, cues: dict[str, np.ndarray] | N
 
 
 def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Per video of `c` (in `video_scores` order): its warp consistency (detector.temporal), its excess over real
-    footage with the same face motion (where the detector has the norm) and, where its reference rendering is at
-    hand, the logit on it; NaN where a cue cannot be measured."""
+    """Per video of `c` (in `video_scores` order): the mouth network's mean logit (where the detector has one), its
+    warp consistency (detector.temporal), its excess over real footage with the same face motion (where the
+    detector has the norm) and, where its reference rendering is at hand, the logit on it; NaN where a cue cannot
+    be measured."""
     consistency, motion = warp_stats(c)
     cues = {"temporal": consistency}
+    if detector.mouth is not None:
+        m = detector.mouth_logits(c.x, c.landmarks.astype(np.float32))
+        cues["mouth"] = np.array([m[c.video == v].mean() for v in np.unique(c.video)])
     if detector.norm is not None:
         cues["excess"] = detector.norm.excess(consistency, motion)
     if refs:
@@ -365,10 +441,18 @@ def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) ->
 EXCLUSIVE = {"temporal", "excess"}
 
 
-def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray]) -> list[VideoCalibration]:
-    """One VideoCalibration per combination of cues (never the warp consistency with its excess), fitted on the
-    validation videos (frame `logits` of `va`) that have them all (skipped where fewer than 4 videos, or only one
-    class, do)."""
+def _mean_sd(v: np.ndarray) -> tuple[float, float]:
+    v = np.asarray(v, np.float64)
+    v = v[np.isfinite(v)]
+    return (float(v.mean()), float(v.std())) if len(v) > 1 else (0.0, 1.0)
+
+
+def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray], real: dict[str, tuple[float, float]],
+                           with_logit: bool = False) -> list[VideoCalibration]:
+    """One VideoCalibration per combination of cues (never the warp consistency with its excess), each feature
+    standardised on `real` footage (`VideoCalibration.standardised`; the mean frame logit only `with_logit`) and
+    the sum's scale fitted on the validation videos (frame `logits` of `va`) that have them all (skipped where
+    fewer than 4 videos, or only one class, do)."""
     from itertools import combinations
 
     _, y, s = video_scores(va, logits)
@@ -379,7 +463,8 @@ def fit_video_calibrations(va: Crops, logits: np.ndarray, cues: dict[str, np.nda
                 continue
             ok = np.all([np.isfinite(cues[n]) for n in names], axis=0)
             if ok.sum() >= 4 and len(set(y[ok].tolist())) == 2:
-                out.append(VideoCalibration.fit(s[ok], {n: cues[n][ok] for n in names}, y[ok]))
+                out.append(VideoCalibration.standardised(s[ok] if with_logit else None, {n: cues[n][ok] for n in names},
+                                                         y[ok], real))
     return out
 
 

@@ -10,14 +10,11 @@ def face_crop(mona_lisa):
     """The Mona Lisa's aligned 128 px crop and its face-mesh landmarks in crop pixels (real mediapipe)."""
     from PIL import Image
 
-    from detector.faces import CROP, FaceCropper
-    from generator.face.analysis import align_transform
+    from detector.faces import FaceCropper
 
     rgb = np.asarray(Image.open(mona_lisa).convert("RGB"))
     cropper = FaceCropper(max_faces=1)
-    lm = cropper.landmarks(rgb)[0]
-    m = align_transform(lm, CROP)
-    return cropper.crop(rgb, lm), lm[:, :2] @ m[:, :2].T + m[:, 2]
+    return cropper.crop(rgb, cropper.landmarks(rgb)[0])
 
 
 def test_blend_changes_pixels_only_inside_its_mask(face_crop):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detector.model import DEFAULT_CHECKPOINT, DetectorConfig
+from detector.model import DEFAULT_CHECKPOINT, Detector, DetectorConfig
 from detector.scan import ScanConfig, scan
 from detector.temporal import MIN_MOTION
 
@@ -74,10 +74,15 @@ def test_tiny_training_decreases_loss_and_logs(tiny_data):
     from detector.train import TrainConfig, train
 
     d, _ = tiny_data
-    cfg = TrainConfig(data=d / "data", out=d / "tiny.pt", steps=30, batch=16, eval_every=10, lr=3e-3,
-                      tracking_uri=f"sqlite:///{d}/mlflow.db", model=DetectorConfig(arch="resnet18", size=64))
+    cfg = TrainConfig(data=d / "data", out=d / "tiny.pt", steps=30, mouth_steps=20, batch=16, eval_every=10, lr=3e-3,
+                      tracking_uri=f"sqlite:///{d}/mlflow.db", model=DetectorConfig(arch="resnet18", size=64),
+                      mouth_model=DetectorConfig(arch="resnet18", size=32))
     info = train(cfg)
     assert info["final_train_loss"] < info["first_train_loss"]
+    assert info["mouth_best_step"] in (10, 20) and 0 <= info["mouth_val_frame_auc"] <= 1
+    detector = Detector.load(cfg.out)
+    assert detector.mouth is not None and detector.mouth[1].size == 32
+    assert all(c.weight == 0.0 for c in detector.videos) and detector.has_cue("mouth")  # the verdict: mouth and warp
     assert 0 < info["threshold"] < 1 and info["threshold_real_videos"] >= 1
     assert info["test_videos"] >= 2 and 0 <= info["test_video_auc_reenact"] <= 1  # footage against reenactments alone
     assert cfg.out.is_file() and cfg.out.with_suffix(".roc.png").is_file()
@@ -93,8 +98,8 @@ def test_leave_family_out_never_trains_on_the_fold_it_scores(tiny_data):
     from detector.train import TrainConfig
 
     d, _ = tiny_data
-    base = TrainConfig(data=d / "data", steps=6, batch=8, eval_every=3, tracking_uri=f"sqlite:///{d}/mlflow.db",
-                       model=DetectorConfig(arch="resnet18", size=64))
+    base = TrainConfig(data=d / "data", steps=6, mouth_steps=4, batch=8, eval_every=3, tracking_uri=f"sqlite:///{d}/mlflow.db",
+                       model=DetectorConfig(arch="resnet18", size=64), mouth_model=DetectorConfig(arch="resnet18", size=32))
     rows = leave_family_out(base, ["lipsync"], d / "folds")
     info = json.loads((d / "folds" / "hold_out_lipsync.json").read_text())
     assert info["hold_out"] == ["lipsync"] and info["train_folds"] == ["likeness"]
@@ -102,7 +107,8 @@ def test_leave_family_out_never_trains_on_the_fold_it_scores(tiny_data):
     assert rows[0]["fakes"] == 1 and rows[0]["real"] >= 1 and 0 <= rows[0]["auc"] <= 1
     again = leave_family_out(base, ["lipsync"], d / "folds", reuse=True)  # the same recipe: calibrated again, not retrained
     assert json.loads((d / "folds" / "hold_out_lipsync.json").read_text())["mlflow_run"] == info["mlflow_run"]
-    assert [(r["auc"], r["auc_excess"], r["auc_frames"]) for r in again] == [(r["auc"], r["auc_excess"], r["auc_frames"]) for r in rows]
+    keys = ("auc", "auc_excess", "auc_frames", "auc_mouth", "auc_temporal")
+    assert [[r[k] for k in keys] for r in again] == [[r[k] for k in keys] for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -206,6 +212,43 @@ def test_video_calibration_keeps_each_weight_to_its_direction():
     assert VideoCalibration.fit(logit, {"reference": excess}, y).cue_weights[0] == 0.0  # a reference logit only lowers P
 
 
+def test_standardised_calibration_counts_each_feature_in_real_footage_deviations():
+    """Known answer: validation fakes that only the mouth logit separates do not buy it a larger weight; each
+    feature counts in real footage's standard deviations (sd 1 and 4: weights 4 to 1), turned to its direction
+    (a reference logit lowers P), the frame logit only when asked for; P = 0.5 where the classes meet."""
+    from detector.calibration import VideoCalibration
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 30)
+    real = {"logit": (0.0, 2.0), "mouth": (0.0, 1.0), "temporal": (0.5, 4.0), "reference": (0.0, 1.0)}
+    cues = {"mouth": rng.normal(0, 1, 60) + 3 * y, "temporal": rng.normal(0.5, 4, 60)}
+    cal = VideoCalibration.standardised(None, cues, y, real)
+    assert cal.weight == 0.0 and cal.cues == ["mouth", "temporal"]
+    assert np.isclose(cal.cue_weights[0] / cal.cue_weights[1], 4.0) and cal.cue_weights[1] > 0
+    p = cal(np.zeros(60), cues)
+    assert p[y == 1].mean() > 0.8 > 0.2 > p[y == 0].mean()
+    with_ref = VideoCalibration.standardised(rng.normal(0, 2, 60), {"reference": -cues["mouth"]}, y, real)
+    assert with_ref.cue_weights[0] < 0 < with_ref.weight and np.isclose(with_ref.weight / -with_ref.cue_weights[0], 0.5)
+
+
+def test_mouth_patch_is_centred_on_the_lips(mona_lisa):
+    """The mouth view cut from a real face crop (real mediapipe): the lips' centre lands mid-patch, every lip point
+    inside it, the eyes outside; patches are MOUTH px square."""
+    from PIL import Image
+
+    from detector.faces import FaceCropper
+    from detector.mouth import LIPS, MOUTH, mouth_patches, patch_landmarks
+
+    rgb = np.asarray(Image.open(mona_lisa).convert("RGB"))
+    cropper = FaceCropper(max_faces=1)
+    crop, lm = cropper.crop(rgb, cropper.landmarks(rgb)[0])
+    p, q = mouth_patches(crop[None], lm[None]), patch_landmarks(lm[None])[0]
+    assert p.shape == (1, MOUTH, MOUTH, 3) and p.dtype == np.uint8
+    assert np.allclose(q[list(LIPS)].mean(0), MOUTH / 2, atol=0.5)
+    lips = q[[61, 291, 0, 17, 13, 14]]
+    assert ((lips > 0) & (lips < MOUTH)).all() and (q[[33, 263], 1] < 0).all()
+
+
 def test_video_calibration_picks_the_most_cues_at_hand():
     from detector.calibration import VideoCalibration, pick
 
@@ -246,7 +289,7 @@ def test_video_calibrations_never_weigh_the_warp_consistency_with_its_excess():
     c = Crops(x=np.zeros((n, 1)), label=y, video=video, kind=np.full(n, "real"), identity=video, t=np.zeros(n),
               landmarks=np.zeros((n, 1)), source=np.full(n, "x"), fold=np.full(n, "real"))
     cues = {k: rng.normal(0, 1, n) + y for k in ("temporal", "excess", "reference")}
-    cals = fit_video_calibrations(c, rng.normal(0, 1, n), cues)
+    cals = fit_video_calibrations(c, rng.normal(0, 1, n), cues, {k: (0.0, 1.0) for k in cues})
     assert sorted(tuple(x.cues) for x in cals) == [("excess",), ("excess", "reference"), ("reference",),
                                                    ("reference", "temporal"), ("temporal",)]
     assert pick(cals, {"temporal": 0.99}).cues == ["temporal"]  # the default scanner
@@ -298,7 +341,7 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
              "--csv", table)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 5 and all(row["schema"] == 5 for row in rows)  # speech.wav once, though named twice
+    assert len(rows) == 5 and all(row["schema"] == 6 for row in rows)  # speech.wav once, though named twice
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
             "face_tracks", "timeline", "provenance", "temporal_consistency", "face_motion", "reference_logit", "error",
             "seconds_scanned", "scan_time_s", "most_suspicious"}
