@@ -129,6 +129,7 @@ def test_generated_scores_higher_than_real(shipped, shared, mona_lisa, speech_3s
     assert not r_real.provenance["watermark_found"]
     assert r_fake.face_tracks == 1 and r_fake.timeline and r_fake.timeline[0]["second"] == 0
     assert r_fake.reference_logit is None  # off by default
+    assert r_fake.mouth_logit > r_real.mouth_logit  # the mouth network: part of the default verdict
     assert r_fake.temporal_consistency > r_real.temporal_consistency  # a warped photo against real skin (on by default)
     assert r_fake.face_motion > MIN_MOTION and r_real.face_motion > MIN_MOTION  # both faces talk
     other = {name: scan([fake, real], ScanConfig(rate=4.0, max_seconds=3.0, provenance=False, **cfg))
