@@ -429,7 +429,7 @@ def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) ->
     cues = {"temporal": consistency}
     if detector.mouth is not None:
         m = detector.mouth_logits(c.x, c.landmarks.astype(np.float32))
-        cues["mouth"] = np.array([m[c.video == v].mean() for v in np.unique(c.video)])
+        cues["mouth"] = video_scores(c, m)[2]
     if detector.norm is not None:
         cues["excess"] = detector.norm.excess(consistency, motion)
     if refs:
