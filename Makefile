@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_live.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_reenact.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_encode.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_detector.py --data $(SHARED)

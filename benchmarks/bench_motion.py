@@ -38,6 +38,7 @@ from generator.motion.data import find_videos, prepare_video  # noqa: E402
 from generator.motion.dit_motion import DiTMotion  # noqa: E402
 from generator.motion.procedural import procedural_motion  # noqa: E402
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402
+from generator.motion.encode import RIDGE  # noqa: E402
 from generator.motion.articulation import DEFAULT_PATH as ARTICULATION  # noqa: E402
 from generator.options import RENDERER_NAMES  # noqa: E402
 from generator.phones import BLOCK_S, CONTEXT_S, align_text  # noqa: E402
@@ -124,7 +125,7 @@ def main() -> None:
         "procedural, level only (before)": lambda f, f0, s, mo: procedural_motion(f0, Controls(), s),
         "procedural + visemes": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo),
         "articulated (learned mouth)": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo, "learned"),
-        "DiT": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s),
+        "DiT": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s, closures=True, mouth_open=mo),
         "live, phones": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo),
         "live, loudness only": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo, phones=False),
     }
@@ -203,7 +204,8 @@ def main() -> None:
             judge(label, rendered(zs[0], label))
         for s, dit in dits.items():
             sweep[s].append(sync["DiT"][-1] if s == 1.5 else
-                            lip_sync(rendered(dit.generate(feats, Controls(), 0).latent[:n]), truth, MAX_LAG).peak)
+                            lip_sync(rendered(dit.generate(feats, Controls(), 0, True, portrait.mouth_open).latent[:n]), truth,
+                                     MAX_LAG).peak)
         for j, (v, _) in enumerate(moments):
             sheet.append((f"{name.split('_')[-1]} /{v}/", [(k, row_frames[k][j]) for k in order if k in row_frames]))
         print(name, {k: round(v[-1], 3) for k, v in sync.items()}, flush=True)
@@ -247,6 +249,12 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|---|",
         *(row(k) for k in order),
         "",
+        "`DiT` runs as `likeness generate` runs it: the viseme table's /p b m/ closures and sustained rest laid over its "
+        "mouth (`generator.motion.visemes.with_shut_lips`). Its training latents and the `real motion, rendered` row "
+        f"are encoded with the mouth's zero at the clip's closed lips (`encode.at_rest`) and expression ridge {RIDGE:g} "
+        "(`bench_encode.py`). `DiT (before)`: the checkpoint shipped until 2026-12-06, trained on latents whose mouth "
+        "was relative to each clip's median shape (a half-open mouth) at ridge 0.3, run as it shipped (no overlay).",
+        "",
         "DiT audio guidance (CFG) sweep, sync over all clips, seed 0: "
         + ", ".join(f"scale {s:g}: {np.nanmean(v):.3f}" for s, v in sweep.items()) + ".",
         "",
@@ -256,7 +264,7 @@ def main() -> None:
         f"audio up to {window_s + CONTEXT_S:.1f} s (phones are decided in {BLOCK_S:.1f} s blocks with {CONTEXT_S:.1f} s of "
         f"context either side, `generator/phones.py`) and is ready {stream_ms:.0f} ms of compute after that chunk "
         f"arrives: audio in to first frame out is {window_s + CONTEXT_S + stream_ms / 1000:.1f} s. Streaming equals "
-        f"offline (tested).",
+        f"offline (tested); the overlay of closures and rest is applied offline only.",
         f"DiT checkpoint: {info['steps']} steps, {info['train_minutes']:.1f} min, on the {len(info['train_clips'])} "
         f"own-speech clips among {info['data_seconds']:.0f} s of prepared footage (data sha256 {info['data_sha256'][:12]}…).",
         f"Articulated (`--motion articulated`): the learned articulation (`generator/motion/articulation.py`, "

@@ -29,10 +29,10 @@ def generate(
     fps: float = typer.Option(25.0, help="Output frame rate."),
     size: int = typer.Option(512, help="Output width and height in pixels (multiple of 16)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same video."),
-    motion: str = typer.Option(MOTION_MODELS[0], help=f"Motion model: {', '.join(MOTION_MODELS)}. procedural: "
-                               "visemes of the decoded phones, the surest lip closures; articulated: the same with the "
-                               "mouth real speakers make for these sounds (learned), subtler; dit: the trained "
-                               "diffusion transformer, more natural head motion."),
+    motion: str = typer.Option(MOTION_MODELS[0], help=f"Motion model: {', '.join(MOTION_MODELS)}. dit: the trained "
+                               "diffusion transformer, the best lip sync and the most natural head motion; "
+                               "procedural: visemes of the decoded phones, the surest lip closures; articulated: the "
+                               "same with the mouth real speakers make for these sounds (learned)."),
     renderer: str = typer.Option(RENDERER_NAMES[0], help=RENDERER_HELP),
     audio_scale: float = typer.Option(1.5, help="DiT classifier-free guidance scale for audio (lip sync)."),
     control_scale: float = typer.Option(1.0, help="DiT classifier-free guidance scale for gaze/distance/emotion."),

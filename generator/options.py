@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Motion models `GenerateConfig.motion` accepts; the first is the default.
-MOTION_MODELS = ("procedural", "articulated", "dit")
+MOTION_MODELS = ("dit", "procedural", "articulated")
 
 #: Renderers `GenerateConfig.renderer` accepts (configured in `generator.render.renderer.RENDERERS`); the first is
 #: the default, the others are kept as the baselines `likeness eval reenact` measures it against.

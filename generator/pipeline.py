@@ -29,7 +29,7 @@ class GenerateConfig:
     fps: float = 25.0
     size: int = 512
     seed: int = 0
-    motion: str = "procedural"  # the default until the DiT beats it on lip sync (benchmarks/RESULTS.md)
+    motion: str = MOTION_MODELS[0]  # the DiT: the best lip sync on people never seen (benchmarks/RESULTS.md)
     renderer: str = RENDERER_NAMES[0]  # v2 and warp-v1 are the older ones
     audio_scale: float = 1.5    # DiT guidance scales
     control_scale: float = 1.0
@@ -189,7 +189,8 @@ def make_motion(cfg: GenerateConfig, audio, feats, mouth_open: float = 0.0):
     from .motion.encode import resample_motion
 
     dit = DiTMotion.load(audio_scale=cfg.audio_scale, control_scale=cfg.control_scale)
-    m = dit.generate(feats if abs(cfg.fps - FPS) < 1e-6 else features(audio, FPS), cfg.controls, cfg.seed)
+    m = dit.generate(feats if abs(cfg.fps - FPS) < 1e-6 else features(audio, FPS), cfg.controls, cfg.seed,
+                     closures=True, mouth_open=mouth_open)
     z = resample_motion(m, cfg.fps).latent
     n = n_video_frames(audio.duration, cfg.fps)
     z = np.concatenate([z, np.repeat(z[-1:], max(0, n - len(z)), 0)])[:n]

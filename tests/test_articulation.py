@@ -26,6 +26,16 @@ def _clips(n: int, frames: int = 120, seed: int = 0) -> list[Clip]:
     return out
 
 
+def test_fit_learns_motion_within_clips_and_keeps_the_mean():
+    """A lip rest that differs from clip to clip (a person, their tracking) is not fitted onto the audio."""
+    clips = _clips(8)
+    for k, c in enumerate(clips):
+        c.latent[:, LOWER] += 0.5 * (k % 2)
+    model = fit(clips, context=2, ridge=1.0)
+    assert sync(model, _clips(3, seed=1)) > 0.95
+    assert model.out_mean[MOUTH.index("lower_lip")] == pytest.approx(0.25, abs=0.02)
+
+
 def test_fit_recovers_a_known_mouth():
     model = fit(_clips(8), context=2, ridge=1.0)
     held = _clips(3, seed=1)
@@ -96,5 +106,6 @@ def test_articulated_motion_forms_words_and_closes_on_p_b_m(shared):
     main = feats.visemes.argmax(1)
     closed, wide = opening[main == VISEMES.index("closed")], opening[main == VISEMES.index("open")]
     assert np.median(closed) < np.median(wide) - 0.03  # lips meet on p/b/m, part on "ah"
+    assert np.median(wide) > 0.05  # inter-ocular: zero is closed lips, not a talking mouth's median (0.02 then)
     with pytest.raises(ValueError, match="mouth"):
         procedural_motion(feats, mouth="painted")

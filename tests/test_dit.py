@@ -101,3 +101,32 @@ def test_shipped_checkpoint_never_trained_on_a_held_out_speaker(shared):
     speech = own_speech(shared)
     assert set(info["train_clips"]) <= speech
     assert {"vrt_1", "lipnet_GRID_bbaf2n"} <= speech and "lp_driving_d0" not in speech
+
+
+def test_closures_laid_over_the_mouth_close_the_lips_on_p_b_m(tiny_run, speech_3s):
+    from generator.motion.articulation import lip_gap
+    from generator.motion.visemes import latent_columns
+    from generator.phones import VISEMES
+
+    cfg, _ = tiny_run
+    feats = features(load_audio(speech_3s), FPS)
+    dit = DiTMotion.load(cfg.out)
+    plain, closing = dit.generate(feats, seed=3).latent, dit.generate(feats, seed=3, closures=True).latent
+    mouth = latent_columns()
+    assert np.array_equal(np.delete(plain, mouth, 1), np.delete(closing, mouth, 1))  # only the mouth changes
+    closed = feats.visemes.argmax(1) == VISEMES.index("closed")
+    assert closed.sum() >= 2
+    assert np.median(lip_gap(closing[closed][:, mouth])) < min(0.01, np.median(lip_gap(plain[closed][:, mouth])))
+
+
+@pytest.mark.parametrize("kind", ["silence", "chord", "noise", "short"])
+def test_the_default_motion_rests_its_lips_without_speech(kind):
+    """Silence, a chord or hiss: an idle mouth (the lips at rest); a 0.2 s clip still gives motion."""
+    rate, rng = 16_000, np.random.default_rng(0)
+    t = np.arange(2 * rate) / rate
+    x = {"silence": np.zeros(len(t)), "chord": 0.2 * sum(np.sin(2 * np.pi * f * t) for f in (220, 277, 330)),
+         "noise": 0.2 * rng.standard_normal(len(t)), "short": 0.2 * rng.standard_normal(rate // 5)}[kind]
+    feats = features(Audio(x.astype(np.float32), rate), FPS)
+    m = DiTMotion.load().generate(feats, seed=0, closures=True)
+    assert len(m) == len(feats) and np.isfinite(m.latent).all()
+    assert np.abs(m.channel("jaw_open")).max() < 0.05

@@ -38,7 +38,7 @@ def test_lips_open_with_speech_and_follow_the_planned_motion(clip, mona_lisa, sp
     and the rendered opening follows the motion the pipeline planned (phones shape it: `test_phones.py`)."""
     from generator.audio import features
     from generator.face.analysis import analyze_file
-    from generator.motion.procedural import procedural_motion
+    from generator.pipeline import make_motion
 
     _, frames = clip
     mesh = FaceMesh(static=False, max_faces=1)
@@ -49,8 +49,8 @@ def test_lips_open_with_speech_and_follow_the_planned_motion(clip, mona_lisa, sp
     rms = np.sqrt((a.samples[: n * hop].reshape(n, hop) ** 2).mean(1))
     loud, quiet = rms > np.percentile(rms, 67), rms < np.percentile(rms, 33)
     assert opening[:n][loud].mean() > 1.5 * opening[:n][quiet].mean()
-    m = procedural_motion(features(load_audio(speech_3s), FPS), seed=7,
-                          mouth_open=analyze_file(mona_lisa, 256).mouth_open)
+    cfg = GenerateConfig(mona_lisa, speech_3s, clip[0].out, fps=FPS, size=256, seed=7)  # the default motion
+    m = make_motion(cfg, a, features(a, FPS), analyze_file(mona_lisa, 256).mouth_open)
     planned = 0.45 * m.channel("jaw_open") + 0.08 * (m.channel("lower_lip") + m.channel("upper_lip"))
     assert np.corrcoef(opening, planned[: len(opening)])[0, 1] >= 0.7
 

@@ -23,6 +23,9 @@ def test_encoder_inverts_the_renderers_geometry(mona_portrait):
         assert np.corrcoef(m.pose[:, i], pose[:, i])[0, 1] > 0.98
     for k in (jaw, blink, gx):
         assert np.corrcoef(m.expr[:, k], expr[:, k])[0, 1] > 0.9, latent.EXPRESSION[k]
+    closed = expr[:, jaw] < 0.03  # the mouth's zero is the clip's closed lips, as in a portrait, not its median
+    assert closed.mean() > 0.05 and abs(np.median(m.expr[closed, jaw])) < 0.05
+    assert np.median(m.expr[expr[:, jaw] > 0.5, jaw]) > 0.3
 
 
 def test_resample_motion_keeps_duration():

@@ -7,6 +7,7 @@ import av
 import numpy as np
 import pytest
 
+from generator.options import MOTION_MODELS
 from generator.pipeline import GenerateConfig, generate
 from likeness.errors import UserError
 from provenance.keys import init_keys, load_identity, trust_anchors
@@ -29,7 +30,7 @@ def test_round_trip_verified_and_payload_matches(talk):
     assert r.watermark.payload == r.manifest.watermark["payload"]
     assert {i["title"] for i in r.manifest.ingredients} == {"lp_s9.jpg", "speech_3s.wav"}
     params = r.manifest.actions[0]["parameters"]
-    assert params["seed"] == 1 and params["motion"] == "procedural"
+    assert params["seed"] == 1 and params["motion"] == MOTION_MODELS[0]
 
 
 def test_every_frame_png_is_marked_and_signed(talk):

@@ -11,6 +11,7 @@ import numpy as np
 from likeness.errors import UserError
 
 from . import topology as topo
+from .expression import canonical_lip_gap
 from .geometry import Pose, estimate_pose
 
 MAX_PIXELS = 64_000_000  # decompression-bomb guard: 64 MP is a very large photo
@@ -37,9 +38,8 @@ class Portrait:
     def mouth_open(self) -> float:
         """How far the portrait's lips are apart, in `jaw_open` units (0: they touch). Lips that must close (a /p/)
         close by this much more than the portrait, which may have been taken mid-word."""
-        canon = self.pose.to_canonical(self.landmarks)
-        gap = np.mean(canon[topo.LIPS_INNER_LOWER[3:8], 1] - canon[topo.LIPS_INNER_UPPER[3:8], 1])
-        return float(max(0.0, gap - LIPS_TOUCH) / JAW_GAP)
+        gap = canonical_lip_gap(self.pose.to_canonical(self.landmarks))
+        return max(0.0, float(gap) - LIPS_TOUCH) / JAW_GAP
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -117,6 +117,11 @@ def inter_ocular(lm: np.ndarray) -> float:
     return float(np.linalg.norm((eye_l - eye_r)[:2]))
 
 
+def canonical_lip_gap(canon: np.ndarray) -> np.ndarray:
+    """Inner-lip gap of canonical shapes (..., 478, 3), in inter-ocular units, at the middle of the lips."""
+    return np.mean(canon[..., topo.LIPS_INNER_LOWER[3:8], 1] - canon[..., topo.LIPS_INNER_UPPER[3:8], 1], -1)
+
+
 def mouth_opening(lm: np.ndarray) -> float:
     """Inner-lip gap over inter-ocular distance, for any (478, 2|3) landmark array (a measurement, not the latent)."""
     pairs = [(82, 87), (13, 14), (312, 317)]

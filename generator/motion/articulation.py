@@ -19,12 +19,12 @@ import numpy as np
 from likeness.errors import UserError
 from likeness.files import atomic_path
 
-from ..latent import FPS, POSE
+from ..latent import FPS
 from .data import Clip, loudness_reference, normalise_loudness
-from .visemes import MOUTH, channels
+from .visemes import MOUTH, latent_columns
 
 DEFAULT_PATH = Path(__file__).parent / "assets" / "articulation.npz"
-_MOUTH_COLS = [len(POSE) + i for i in channels()]  # the mouth channels in a (T, 17) latent
+_MOUTH_COLS = latent_columns()
 
 
 def stack_context(a: np.ndarray, context: int) -> np.ndarray:
@@ -100,11 +100,15 @@ def fit(clips: list[Clip], context: int, ridge: float, max_gain: float = 2.0) ->
         raise UserError("no clips to fit the articulation model on")
     x = np.concatenate([_inputs(c.audio, context) for c in clips]).astype(np.float64)
     y = np.concatenate([c.latent[:, _MOUTH_COLS] for c in clips]).astype(np.float64)
+    # the weights learn how a mouth moves within a clip: where a speaker's lips rest differs by person and
+    # tracking, which the audio cannot tell, so each clip's own mean is taken out (the mean over all is put back)
+    within = y - np.concatenate([np.broadcast_to(c.latent[:, _MOUTH_COLS].mean(0), (len(c), len(_MOUTH_COLS)))
+                                 for c in clips])
     mean, std = x.mean(0), x.std(0) + 1e-4
     x = (x - mean) / std
     out_mean = y.mean(0)
-    w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ (y - out_mean))
-    gain = np.minimum(y.std(0) / np.maximum((x @ w).std(0), 1e-6), max_gain)
+    w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ within)
+    gain = np.minimum(within.std(0) / np.maximum((x @ w).std(0), 1e-6), max_gain)
     f32 = functools.partial(np.asarray, dtype=np.float32)
     return Articulation(context, f32(mean), f32(std), f32(w), f32(out_mean), f32(gain))
 

@@ -15,13 +15,14 @@ from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
 from .data import audio_matrix, loudness_reference, normalise_loudness
+from .visemes import latent_columns, with_shut_lips
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
 
 STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window); phones need more
-_CONDITIONED = ("smile", "brow_raise")
 _POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
 _LOG_SCALE = latent.POSE.index("log_scale")
+_MOUTH = latent_columns()
 # Head pose and the slow expressions are low-passed after sampling: a few DDIM steps leave frame-to-frame
 # jitter that doubled head speed against real footage. Mouth, blinks and gaze keep their fast motion.
 _SMOOTHED = [*range(len(latent.POSE)), *(len(latent.POSE) + latent.EXPRESSION.index(k) for k in ("smile", "brow_raise"))]
@@ -59,13 +60,13 @@ class DiTMotion:
         return ((raw - self.norm["ctrl_mean"]) / self.norm["ctrl_std"]).astype(np.float32)
 
     def _post(self, z: np.ndarray, c: Controls) -> np.ndarray:
-        """Denormalise, then apply what is not conditioned: pose amplitude and the emotion's other offsets."""
+        """Denormalise, then apply what is not conditioned: pose amplitude and the emotion's offsets. Smile and brows
+        are conditioned too, but the shipped model follows that condition weakly (benchmarks/RESULTS.md), so the
+        preset's offsets are added to them as well, as the procedural motion does."""
         z = z * self.norm["lat_std"] + self.norm["lat_mean"]
         z[:, _POSE_MOTION] *= c.pose_scale
         z[:, _LOG_SCALE] += c.head_distance
         pose_off, expr_off = c.emotion_offsets()
-        for k in _CONDITIONED:
-            expr_off[latent.EXPRESSION.index(k)] = 0.0
         return z + np.r_[pose_off, expr_off]
 
     # --- generation ---------------------------------------------------------------------------------
@@ -115,13 +116,18 @@ class DiTMotion:
         out[:, _SMOOTHED] = gaussian_filter1d(x[:, _SMOOTHED], self.smooth, axis=0, mode="nearest")[ctx:]
         return out
 
-    def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0) -> latent.Motion:
-        """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix)."""
+    def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0,
+                 closures: bool = False, mouth_open: float = 0.0) -> latent.Motion:
+        """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix).
+        `closures`: the viseme table's /p b m/ closures laid over the mouth (`visemes.with_shut_lips`; needs the
+        features' phones), for a portrait whose own lip gap is `mouth_open` (`Portrait.mouth_open`)."""
         a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
         if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
             raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
-        z = np.concatenate([out for _, out in self.generate_matrix(a, controls, seed)])[: len(a)]
-        return latent.Motion.from_latent(self._post(z, controls), FPS)
+        z = self._post(np.concatenate([out for _, out in self.generate_matrix(a, controls, seed)])[: len(a)], controls)
+        if closures and isinstance(feats, AudioFeatures) and feats.visemes is not None:
+            z[:, _MOUTH] = with_shut_lips(z[:, _MOUTH], feats.visemes, FPS, mouth_open)
+        return latent.Motion.from_latent(z, FPS)
 
     def generate_stream(self, chunks: Iterable[np.ndarray], controls: Controls = Controls(),
                         seed: int = 0) -> Iterator[latent.Motion]:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import latent
 from ..audio import AudioFeatures
 from .controls import Controls
-from .visemes import blend_weights, channels, mouth_from_visemes, targets_for
+from .visemes import channels, mouth_from_visemes, with_shut_lips
 
 #: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation with closures.
 MOUTH_MODELS = ("visemes", "learned")
@@ -60,16 +60,12 @@ def viseme_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
 
 
 def learned_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
-    """(T, 5) mouth channels from the learned articulation, with the viseme table's /p b m/ closures laid over it
-    by their dominance (a regression smears a 60 ms closure into a half-shut mouth)."""
-    from ..phones import VISEMES
+    """(T, 5) mouth channels from the learned articulation, with the viseme table's /p b m/ closures and rest laid
+    over it by their dominance (`visemes.with_shut_lips`)."""
     from .articulation import shipped
     from .data import audio_matrix
 
-    mouth = shipped().predict_at(audio_matrix(feats), feats.fps)
-    w = blend_weights(feats.visemes, feats.fps)
-    closed = w[:, [VISEMES.index("closed")]]
-    return (1 - closed) * mouth + closed * (w @ targets_for(mouth_open))
+    return with_shut_lips(shipped().predict_at(audio_matrix(feats), feats.fps), feats.visemes, feats.fps, mouth_open)
 
 
 def level_gain(db: np.ndarray, fps: float) -> np.ndarray:

@@ -35,6 +35,7 @@ TARGETS = np.array([_TARGETS[v][0] for v in VISEMES], np.float32)   # (12, 5)
 DOMINANCE = np.array([_TARGETS[v][1] for v in VISEMES], np.float32)  # (12,)
 AHEAD_S, BEHIND_S = 0.10, 0.06  # dominance falls to 1/e this far before / after a phone's span
 LEAD_S = 0.02                   # the mouth shape leads its sound slightly
+REST_POWER = 4                  # `with_shut_lips`: rest's blended share to this power (0.5 -> 0.06, 0.9 -> 0.66)
 
 
 def reach(fps: float) -> int:
@@ -70,6 +71,17 @@ def targets_for(mouth_open: float = 0.0) -> np.ndarray:
     return targets
 
 
+def with_shut_lips(mouth: np.ndarray, visemes: np.ndarray, fps: float, mouth_open: float = 0.0) -> np.ndarray:
+    """(T, 5) mouth channels (`MOUTH` order) with the table's shapes laid over them where the lips must be shut:
+    /p b m/ closures by their dominance, and sustained rest (silence, or sound that is not speech; a short pause
+    between words barely counts, `REST_POWER`). A learned mouth (the articulation's regression, the DiT's denoised
+    windows) smears a 60 ms closure into a half-shut mouth and leaves the lips parted in silence.
+    `visemes`: per-frame viseme shares (T, 12); `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`)."""
+    w = blend_weights(visemes, fps)
+    shut = w[:, [VISEMES.index("closed")]] + w[:, [VISEMES.index("rest")]] ** REST_POWER
+    return (1 - shut) * mouth + shut * (w @ targets_for(mouth_open))
+
+
 def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0, causal: bool = False) -> np.ndarray:
     """(T, 5) mouth channels (`MOUTH` order) for per-frame viseme shares (T, 12): targets blended by dominance."""
     return blend_weights(visemes, fps, causal) @ targets_for(mouth_open)
@@ -78,3 +90,8 @@ def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0,
 def channels() -> list[int]:
     """Indices of `MOUTH` in `latent.EXPRESSION`."""
     return [latent.EXPRESSION.index(k) for k in MOUTH]
+
+
+def latent_columns() -> list[int]:
+    """Indices of `MOUTH` in a (T, 17) motion latent (pose first, then expression)."""
+    return [len(latent.POSE) + i for i in channels()]
