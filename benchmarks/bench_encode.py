@@ -20,7 +20,6 @@ from benchmarks.results import bench_parser, machine, write_section  # noqa: E40
 from eval.reenact import track  # noqa: E402
 from generator.face.analysis import FaceMesh  # noqa: E402
 from generator.face.expression import mouth_opening  # noqa: E402
-from generator.face.geometry import estimate_pose  # noqa: E402
 from generator.motion.data import find_videos  # noqa: E402
 from generator.motion.encode import RIDGE, fit_expression  # noqa: E402
 from generator.render.renderer import make_renderer  # noqa: E402
@@ -37,22 +36,20 @@ SIZE = 256
 def measure(path: Path, seconds: float) -> dict[float, tuple[float, float]]:
     """{ridge: (slope, correlation)} of rendered against real inner-lip opening over one clip."""
     t = track(path, SIZE, seconds)
-    poses = [estimate_pose(lm) for lm in t.landmarks]
-    canon = np.stack([p.to_canonical(lm) for p, lm in zip(poses, t.landmarks)])
     neutral = t.portrait.pose.to_canonical(t.portrait.landmarks)
     real = np.array([mouth_opening(lm) for lm in t.landmarks])
     renderer = make_renderer(t.portrait)
     out = {}
     for ridge in RIDGES:
-        expr = fit_expression(canon, neutral, ridge)
+        expr = fit_expression(t.canon, neutral, ridge)
         mesh = FaceMesh(static=False, max_faces=1)
         try:
-            seen = [(i, mesh(renderer.render(p, e))) for i, (p, e) in enumerate(zip(t.pose, expr))]
+            faces = [mesh(renderer.render(p, e)) for p, e in zip(t.pose, expr)]
         finally:
             mesh.close()
-        idx = [i for i, f in seen if f]
-        rendered = np.array([mouth_opening(f[0]) for _, f in seen if f])
-        out[ridge] = (float(np.polyfit(real[idx], rendered, 1)[0]), float(np.corrcoef(real[idx], rendered)[0, 1]))
+        found = np.array([bool(f) for f in faces])
+        rendered = np.array([mouth_opening(f[0]) for f in faces if f])
+        out[ridge] = (float(np.polyfit(real[found], rendered, 1)[0]), float(np.corrcoef(real[found], rendered)[0, 1]))
     return out
 
 

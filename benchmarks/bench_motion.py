@@ -203,9 +203,11 @@ def main() -> None:
             divs[label].append(diversity(zs))
             judge(label, rendered(zs[0], label))
         for s, dit in dits.items():
-            sweep[s].append(sync["DiT"][-1] if s == 1.5 else
-                            lip_sync(rendered(dit.generate(feats, Controls(), 0, True, portrait.mouth_open).latent[:n]), truth,
-                                     MAX_LAG).peak)
+            if s == 1.5:
+                sweep[s].append(sync["DiT"][-1])
+                continue
+            z = dit.generate(feats, Controls(), 0, closures=True, mouth_open=portrait.mouth_open).latent[:n]
+            sweep[s].append(lip_sync(rendered(z), truth, MAX_LAG).peak)
         for j, (v, _) in enumerate(moments):
             sheet.append((f"{name.split('_')[-1]} /{v}/", [(k, row_frames[k][j]) for k in order if k in row_frames]))
         print(name, {k: round(v[-1], 3) for k, v in sync.items()}, flush=True)

@@ -44,6 +44,7 @@ class Tracked:
     portrait: Portrait           # of frame 0
     pose: np.ndarray             # (T, 6) motion latents relative to the portrait
     expr: np.ndarray             # (T, 11)
+    canon: np.ndarray            # (T, 478, 3) the tracked shapes in canonical space (what `expr` is fitted to)
 
 
 @dataclass
@@ -103,7 +104,7 @@ def track(path: Path, size: int, max_seconds: float) -> Tracked:
     canon = np.stack([p.to_canonical(lm) for p, lm in zip(poses, canvas)])
     expr = fit_expression(canon, portrait.pose.to_canonical(portrait.landmarks))
     refs = [warp_aligned(f, m, size) for f in frames]
-    return Tracked(path.stem, refs, canvas, portrait, relative_pose(poses, portrait.pose), expr)
+    return Tracked(path.stem, refs, canvas, portrait, relative_pose(poses, portrait.pose), expr, canon)
 
 
 def _boxes(lm: np.ndarray, size: int) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:

@@ -119,8 +119,8 @@ class DiTMotion:
     def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0,
                  closures: bool = False, mouth_open: float = 0.0) -> latent.Motion:
         """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix).
-        `closures`: the viseme table's /p b m/ closures laid over the mouth (`visemes.with_shut_lips`; needs the
-        features' phones), for a portrait whose own lip gap is `mouth_open` (`Portrait.mouth_open`)."""
+        `closures`: the viseme table's /p b m/ closures and sustained rest laid over the mouth
+        (`visemes.with_shut_lips`; needs the features' phones), for a portrait whose own lip gap is `mouth_open`."""
         a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
         if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
             raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
