@@ -103,20 +103,23 @@ def test_shipped_checkpoint_never_trained_on_a_held_out_speaker(shared):
     assert {"vrt_1", "lipnet_GRID_bbaf2n"} <= speech and "lp_driving_d0" not in speech
 
 
-def test_closures_laid_over_the_mouth_close_the_lips_on_p_b_m(tiny_run, speech_3s):
-    from generator.motion.articulation import lip_gap
-    from generator.motion.visemes import latent_columns
+def test_rest_stills_the_mouth_in_silence_and_leaves_speech_alone(tiny_run, speech_3s):
+    from generator.motion.visemes import REST_FROM, blend_weights, latent_columns
     from generator.phones import VISEMES
 
     cfg, _ = tiny_run
-    feats = features(load_audio(speech_3s), FPS)
+    speech = load_audio(speech_3s, 16_000)
+    x = np.concatenate([speech.samples, np.zeros(24_000, np.float32)])  # then 1.5 s of silence
+    feats = features(Audio(x, 16_000), FPS)
     dit = DiTMotion.load(cfg.out)
-    plain, closing = dit.generate(feats, seed=3).latent, dit.generate(feats, seed=3, closures=True).latent
+    plain, rested = dit.generate(feats, seed=3).latent, dit.generate(feats, seed=3, rest=True).latent
     mouth = latent_columns()
-    assert np.array_equal(np.delete(plain, mouth, 1), np.delete(closing, mouth, 1))  # only the mouth changes
-    closed = feats.visemes.argmax(1) == VISEMES.index("closed")
-    assert closed.sum() >= 2
-    assert np.median(lip_gap(closing[closed][:, mouth])) < min(0.01, np.median(lip_gap(plain[closed][:, mouth])))
+    assert np.array_equal(np.delete(plain, mouth, 1), np.delete(rested, mouth, 1))  # only the mouth changes
+    talking = blend_weights(feats.visemes, FPS)[:, VISEMES.index("rest")] < REST_FROM
+    assert talking[: len(feats) // 3].mean() > 0.5
+    assert np.array_equal(plain[talking][:, mouth], rested[talking][:, mouth])
+    tail = slice(-12, None)  # the last half second of silence
+    assert np.abs(plain[tail][:, mouth]).max() > 0.01 and np.abs(rested[tail][:, mouth]).max() < 1e-6
 
 
 @pytest.mark.parametrize("kind", ["silence", "chord", "noise", "short"])
@@ -127,6 +130,6 @@ def test_the_default_motion_rests_its_lips_without_speech(kind):
     x = {"silence": np.zeros(len(t)), "chord": 0.2 * sum(np.sin(2 * np.pi * f * t) for f in (220, 277, 330)),
          "noise": 0.2 * rng.standard_normal(len(t)), "short": 0.2 * rng.standard_normal(rate // 5)}[kind]
     feats = features(Audio(x.astype(np.float32), rate), FPS)
-    m = DiTMotion.load().generate(feats, seed=0, closures=True)
+    m = DiTMotion.load().generate(feats, seed=0, rest=True)
     assert len(m) == len(feats) and np.isfinite(m.latent).all()
     assert np.abs(m.channel("jaw_open")).max() < 0.05

@@ -5,8 +5,7 @@ viseme classes of the decoded phones, `data.audio_matrix`) to the five mouth cha
 people speaking with their own voice. It predicts the mouth a real speaker makes for these sounds on average, so
 it forms the words better than a hand-made viseme table and is deterministic and cheap (one matrix product per
 clip). Its outputs shrink towards the mean as any regression does; `gain` restores the real footage's spread.
-Full lip closures on /p b m/ are a short, sharp event a regression smears, so the procedural motion lays the
-viseme table's closures over it (`procedural.py`).
+In sustained silence the procedural motion takes it to rest (`visemes.with_rest`, `procedural.py`).
 """
 from __future__ import annotations
 

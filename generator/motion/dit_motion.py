@@ -15,7 +15,7 @@ from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
 from .data import audio_matrix, loudness_reference, normalise_loudness
-from .visemes import latent_columns, with_shut_lips
+from .visemes import latent_columns, with_rest
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
 
@@ -117,16 +117,16 @@ class DiTMotion:
         return out
 
     def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0,
-                 closures: bool = False, mouth_open: float = 0.0) -> latent.Motion:
+                 rest: bool = False) -> latent.Motion:
         """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix).
-        `closures`: the viseme table's /p b m/ closures and sustained rest laid over the mouth
-        (`visemes.with_shut_lips`; needs the features' phones), for a portrait whose own lip gap is `mouth_open`."""
+        `rest`: the mouth at rest in sustained silence or sound that is not speech (`visemes.with_rest`; needs the
+        features' phones). The model alone keeps the lips parted there and moves them with noise."""
         a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
         if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
             raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
         z = self._post(np.concatenate([out for _, out in self.generate_matrix(a, controls, seed)])[: len(a)], controls)
-        if closures and isinstance(feats, AudioFeatures) and feats.visemes is not None:
-            z[:, _MOUTH] = with_shut_lips(z[:, _MOUTH], feats.visemes, FPS, mouth_open)
+        if rest and isinstance(feats, AudioFeatures) and feats.visemes is not None:
+            z[:, _MOUTH] = with_rest(z[:, _MOUTH], feats.visemes, FPS)
         return latent.Motion.from_latent(z, FPS)
 
     def generate_stream(self, chunks: Iterable[np.ndarray], controls: Controls = Controls(),

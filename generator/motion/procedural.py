@@ -2,7 +2,7 @@
 
 Mouth follows the decoded phones: the viseme table (targets blended by dominance, `visemes.py`, the jaw scaled
 by the speech-band level) or the learned articulation (`articulation.py`: the mouth real speakers make for the
-sounds around each frame) with the table's lip closures laid over it; without phones, the level and spectral shape; head motion follows prosody plus smooth noise;
+sounds around each frame), taken to rest in sustained silence; without phones, the level and spectral shape; head motion follows prosody plus smooth noise;
 blinks every 2-6 s; gaze holds and jumps (saccades); breathing and drift keep a silent face alive.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from .. import latent
 from ..audio import AudioFeatures
 from .controls import Controls
-from .visemes import channels, mouth_from_visemes, with_shut_lips
+from .visemes import channels, mouth_from_visemes, with_rest
 
 #: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation with closures.
 MOUTH_MODELS = ("visemes", "learned")
@@ -59,13 +59,12 @@ def viseme_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
     return mouth
 
 
-def learned_mouth(feats: AudioFeatures, mouth_open: float = 0.0) -> np.ndarray:
-    """(T, 5) mouth channels from the learned articulation, with the viseme table's /p b m/ closures and rest laid
-    over it by their dominance (`visemes.with_shut_lips`)."""
+def learned_mouth(feats: AudioFeatures) -> np.ndarray:
+    """(T, 5) mouth channels from the learned articulation, at rest in sustained silence (`visemes.with_rest`)."""
     from .articulation import shipped
     from .data import audio_matrix
 
-    return with_shut_lips(shipped().predict_at(audio_matrix(feats), feats.fps), feats.visemes, feats.fps, mouth_open)
+    return with_rest(shipped().predict_at(audio_matrix(feats), feats.fps), feats.visemes, feats.fps)
 
 
 def level_gain(db: np.ndarray, fps: float) -> np.ndarray:
@@ -103,7 +102,7 @@ def saccade_track(rng: np.random.Generator, n: int, fps: float, centre: tuple[fl
 def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), seed: int = 0,
                       mouth_open: float = 0.0, mouth: str = "visemes") -> latent.Motion:
     """Motion latents for every video frame of `feats`; the same inputs and seed give the same motion.
-    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), closed on /p b m/; `mouth`: `MOUTH_MODELS`."""
+    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), which the viseme table closes on /p b m/; `mouth`: `MOUTH_MODELS`."""
     if mouth not in MOUTH_MODELS:
         raise ValueError(f"mouth must be one of {MOUTH_MODELS}, got {mouth!r}")
     rng = np.random.default_rng(seed)
@@ -115,8 +114,7 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
     voiced = feats.pitch > 0
     if feats.visemes is not None:
-        make = learned_mouth if mouth == "learned" else viseme_mouth
-        expr[:, channels()] = make(feats, mouth_open)
+        expr[:, channels()] = learned_mouth(feats) if mouth == "learned" else viseme_mouth(feats, mouth_open)
     else:
         jaw = _smooth(level**2, fps, 0.03, 0.06)
         expr[:, E["jaw_open"]] = 0.55 * jaw

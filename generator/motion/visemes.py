@@ -35,7 +35,7 @@ TARGETS = np.array([_TARGETS[v][0] for v in VISEMES], np.float32)   # (12, 5)
 DOMINANCE = np.array([_TARGETS[v][1] for v in VISEMES], np.float32)  # (12,)
 AHEAD_S, BEHIND_S = 0.10, 0.06  # dominance falls to 1/e this far before / after a phone's span
 LEAD_S = 0.02                   # the mouth shape leads its sound slightly
-REST_POWER = 4                  # `with_shut_lips`: rest's blended share to this power (0.5 -> 0.06, 0.9 -> 0.66)
+REST_FROM = 0.9                 # `with_rest`: the blended rest share from which a learned mouth goes to rest
 
 
 def reach(fps: float) -> int:
@@ -71,15 +71,16 @@ def targets_for(mouth_open: float = 0.0) -> np.ndarray:
     return targets
 
 
-def with_shut_lips(mouth: np.ndarray, visemes: np.ndarray, fps: float, mouth_open: float = 0.0) -> np.ndarray:
-    """(T, 5) mouth channels (`MOUTH` order) with the table's shapes laid over them where the lips must be shut:
-    /p b m/ closures by their dominance, and sustained rest (silence, or sound that is not speech; a short pause
-    between words barely counts, `REST_POWER`). A learned mouth (the articulation's regression, the DiT's denoised
-    windows) smears a 60 ms closure into a half-shut mouth and leaves the lips parted in silence.
-    `visemes`: per-frame viseme shares (T, 12); `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`)."""
-    w = blend_weights(visemes, fps)
-    shut = w[:, [VISEMES.index("closed")]] + w[:, [VISEMES.index("rest")]] ** REST_POWER
-    return (1 - shut) * mouth + shut * (w @ targets_for(mouth_open))
+def with_rest(mouth: np.ndarray, visemes: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 5) mouth channels taken to rest (zero: the portrait's own lips) where the decoded phones are sustained
+    rest, silence or sound that is not speech; the weight ramps from 0 at a rest share of `REST_FROM` to 1 at 1, so
+    a short pause between words barely counts. A learned mouth (the articulation's regression, the DiT) otherwise
+    keeps its lips parted and moving with noise, music or breath. Only rest is laid over: the table's /p b m/
+    closures are not, because in the real footage the frames they would shut are no more often closed than others
+    (the decoded phone loop misplaces them; `benchmarks/RESULTS.md`), and laying them over cost lip sync.
+    `visemes`: per-frame viseme shares (T, 12)."""
+    rest = blend_weights(visemes, fps)[:, [VISEMES.index("rest")]]
+    return np.asarray(mouth) * (1 - np.clip((rest - REST_FROM) / (1 - REST_FROM), 0, 1))
 
 
 def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0, causal: bool = False) -> np.ndarray:
