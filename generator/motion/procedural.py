@@ -14,7 +14,7 @@ from ..audio import AudioFeatures
 from .controls import Controls
 from .visemes import channels, mouth_from_visemes, with_rest
 
-#: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation with closures.
+#: How the mouth is made when phones are known: the `visemes` table, or the `learned` articulation.
 MOUTH_MODELS = ("visemes", "learned")
 
 E = {k: i for i, k in enumerate(latent.EXPRESSION)}
@@ -102,7 +102,8 @@ def saccade_track(rng: np.random.Generator, n: int, fps: float, centre: tuple[fl
 def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), seed: int = 0,
                       mouth_open: float = 0.0, mouth: str = "visemes") -> latent.Motion:
     """Motion latents for every video frame of `feats`; the same inputs and seed give the same motion.
-    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), which the viseme table closes on /p b m/; `mouth`: `MOUTH_MODELS`."""
+    `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), which the viseme table closes on /p b m/;
+    `mouth`: `MOUTH_MODELS`."""
     if mouth not in MOUTH_MODELS:
         raise ValueError(f"mouth must be one of {MOUTH_MODELS}, got {mouth!r}")
     rng = np.random.default_rng(seed)

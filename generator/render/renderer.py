@@ -126,10 +126,10 @@ class Renderer:
         lo = np.clip(np.floor(self.static[: len(static)].min(0)), 0, size).astype(int)
         hi = np.clip(np.ceil(self.static[: len(static)].max(0)) + 1, 0, size).astype(int)
         layout = None
-        upper_lip, lower_lip = lip_halves(lm)
-        self._lip_halves = (upper_lip, lower_lip) if cfg.anchors == "v2" else None  # `_lips_meet`
-        if cfg.anchors == "v2":  # triangulate with the lips parted a little, so that no triangle spans the slit
+        self._lip_halves = lip_halves(lm) if cfg.anchors == "v2" else None  # also for `_lips_meet`
+        if self._lip_halves is not None:  # triangulate with the lips parted a little, so that no triangle spans the slit
             layout = self.src.copy()
+            upper_lip, lower_lip = self._lip_halves
             width = np.linalg.norm(lm[topo.MOUTH_CORNERS[0], :2] - lm[topo.MOUTH_CORNERS[1], :2])
             gap = float(np.mean(lm[topo.LIPS_INNER_LOWER[1:-1], 1] - lm[topo.LIPS_INNER_UPPER[1:-1], 1]))
             # a closed mouth moves its whole lower lip (moving only its contours put its inner rings above them,
