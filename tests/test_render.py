@@ -3,7 +3,7 @@ import pytest
 
 from generator import latent
 from generator.face import topology as topo
-from generator.render.renderer import RENDERERS, inner_lip_gap, make_renderer
+from generator.render.renderer import RENDERERS, make_renderer
 
 
 @pytest.fixture(scope="module", params=list(RENDERERS))
@@ -29,16 +29,6 @@ def region_change(a, b, pts, pad=4):
 
 def test_zero_motion_reproduces_the_portrait(renderer):
     assert np.array_equal(renderer.render(POSE0, expr()), renderer.portrait.image)
-
-
-@pytest.mark.parametrize("name", [k for k, v in RENDERERS.items() if v.anchors == "v2"])
-@pytest.mark.parametrize("press", [{"lower_lip": -2.0}, {"upper_lip": -1.0, "lower_lip": -1.0}, {"jaw_open": -0.4}])
-def test_pressed_lips_meet_and_never_cross(mona_portrait, name, press):
-    """A /p b m/ or a pout pressing the lips beyond contact: they touch (crossed, their triangles folded into a
-    jagged dark seam)."""
-    r = make_renderer(mona_portrait, name)
-    own = min(inner_lip_gap(mona_portrait.landmarks), 0.0)
-    assert inner_lip_gap(r.landmarks(POSE0, expr(**press))) > own - 0.75
 
 
 def test_jaw_open_changes_the_mouth_and_the_eyes_stay(renderer):

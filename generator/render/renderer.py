@@ -126,10 +126,9 @@ class Renderer:
         lo = np.clip(np.floor(self.static[: len(static)].min(0)), 0, size).astype(int)
         hi = np.clip(np.ceil(self.static[: len(static)].max(0)) + 1, 0, size).astype(int)
         layout = None
-        self._lip_halves = lip_halves(lm) if cfg.anchors == "v2" else None  # also for `_lips_meet`
-        if self._lip_halves is not None:  # triangulate with the lips parted a little, so that no triangle spans the slit
+        if cfg.anchors == "v2":  # triangulate with the lips parted a little, so that no triangle spans the slit
             layout = self.src.copy()
-            upper_lip, lower_lip = self._lip_halves
+            upper_lip, lower_lip = lip_halves(lm)
             width = np.linalg.norm(lm[topo.MOUTH_CORNERS[0], :2] - lm[topo.MOUTH_CORNERS[1], :2])
             gap = float(np.mean(lm[topo.LIPS_INNER_LOWER[1:-1], 1] - lm[topo.LIPS_INNER_UPPER[1:-1], 1]))
             # a closed mouth moves its whole lower lip (moving only its contours put its inner rings above them,
@@ -167,32 +166,11 @@ class Renderer:
     def landmarks(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
         """Output-image positions (478, 3) of the face landmarks for one frame of motion."""
         expr = np.asarray(expr, np.float64)
-        face = self._posed(pose6, self._lips_meet(self.neutral + np.tensordot(expr, self.basis, 1)))
+        face = self._posed(pose6, self.neutral + np.tensordot(expr, self.basis, 1))
         if self.cfg.anchors == "v2" and (expr[_BLINKS] != 0).any():
             open_eyes = self._posed(pose6, self.neutral + np.tensordot(_no_blink(expr), self.basis, 1))
             self._irises_behind_lids(face, open_eyes)
         return face
-
-    def _lips_meet(self, canon: np.ndarray) -> np.ndarray:
-        """Canonical face points (478, 3) where lips pressed beyond contact (the lower inner lip above the upper, as
-        a /p b m/ or a pout can ask) are moved back until they touch: each lip as a whole, by half the overlap at
-        its place along the mouth, so no lip triangle folds (folded, they drew a jagged dark seam). v2 only."""
-        if self._lip_halves is None:
-            return canon
-        up, lo = np.array(topo.LIPS_INNER_UPPER[1:-1]), np.array(topo.LIPS_INNER_LOWER[1:-1])
-        # canonical y points down: positive where they cross, beyond the portrait's own (its tracked lips may cross)
-        overlap = canon[up, 1] - canon[lo, 1] - np.maximum(self.neutral[up, 1] - self.neutral[lo, 1], 0.0)
-        if not (overlap > 0).any():
-            return canon
-        # the overlap along the mouth, falling to none at the corners (which belong to both lips)
-        corners = canon[[topo.LIPS_INNER_UPPER[0], topo.LIPS_INNER_UPPER[-1]], 0]
-        x = np.r_[corners[0], (canon[up, 0] + canon[lo, 0]) / 2, corners[1]]
-        y = np.r_[0.0, np.maximum(overlap, 0.0), 0.0]
-        order = np.argsort(x)
-        out = canon.copy()
-        for idx, sign in zip(self._lip_halves, (-0.5, 0.5)):
-            out[idx, 1] += sign * np.interp(canon[idx, 0], x[order], y[order])
-        return out
 
     @staticmethod
     def _irises_behind_lids(face: np.ndarray, open_eyes: np.ndarray) -> None:
