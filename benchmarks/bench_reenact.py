@@ -64,7 +64,8 @@ def reenact(data: Path, seconds: float) -> list[str]:
               "real frames are soft. In the LRS3 clip the head pitches by up to 0.46 rad: spikes of skin stood out of "
               "the mouth corner until 2026-12-06 (v3 18.9 before the fix), a sharp jaw line against the background "
               "remains. In the VoxCeleb2 clip the speaker presses the lips together (lower_lip about -2, beyond the "
-              "expression's range) and the render opens a dark slit with a stepped lower edge. The median was added "
+              "expression's range): the crossed lips drew a jagged dark seam until the seam was smoothed "
+              "(2026-12-06; v3 13.2 before, the LRS3 clip 13.7). The median was added "
               "after seeing these figures. The still frame's lip opening r is dlib's own jitter on an unchanging "
               "image."]
     if rep["errors"]:

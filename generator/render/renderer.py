@@ -64,6 +64,29 @@ def inner_lip_gap(lm: np.ndarray) -> float:
     return float(((lm[lower, :2] - lm[upper, :2]) @ down).min())
 
 
+def _soften_pressed_seam(frame: np.ndarray, face: np.ndarray) -> None:
+    """In place: where the lips press past contact (their inner contours cross), the folded lip triangles draw a
+    jagged seam along the mouth line; a band over it, as wide as the overlap, is replaced by a smoothed copy (pressed
+    lips show a soft line, not shards)."""
+    import cv2
+
+    overlap = -inner_lip_gap(face)
+    if overlap <= 0.5:
+        return
+    up, lo = face[topo.LIPS_INNER_UPPER, :2], face[topo.LIPS_INNER_LOWER, :2]
+    line = np.round((up + lo) / 2).astype(np.int32)
+    x0, y0 = np.maximum(np.floor(line.min(0) - overlap - 4).astype(int), 0)
+    x1, y1 = np.ceil(line.max(0) + overlap + 5).astype(int)
+    roi = frame[y0:y1, x0:x1]
+    if roi.size == 0:
+        return
+    seam = np.zeros(roi.shape[:2], np.float32)
+    cv2.polylines(seam, [line - (x0, y0)], False, 1.0, max(2, int(np.ceil(overlap))), cv2.LINE_AA)
+    band = np.asarray(cv2.GaussianBlur(seam, (0, 0), 1.0), np.float32)[..., None]
+    smooth = cv2.GaussianBlur(cv2.medianBlur(np.ascontiguousarray(roi), 5), (0, 0), 1.0)
+    roi[:] = np.clip(roi * (1 - band) + smooth * band + 0.5, 0, 255).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     """Which renderer: `mouth` "learned" (the network of `generator.render.inpaint`), "bank" (real exemplar
@@ -245,6 +268,8 @@ class Renderer:
         frame = self.portrait.image.copy()
         frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self.mouth.paint(frame, face)
+        if self.cfg.anchors == "v2":  # where the expression presses the lips, whichever map drew them
+            _soften_pressed_seam(frame, self.landmarks(pose6, expr))
         return frame
 
     def fold(self, pose6: np.ndarray, expr: np.ndarray) -> tuple[float, float]:
