@@ -75,8 +75,8 @@ def test_closure_rate_counts_spans_with_a_closed_frame():
 @pytest.mark.slow
 def test_known_answer_lips_close_on_p_b_m(shared):
     """GRID sentences are known: forced-align them, render each clip's first frame speaking its own audio with the
-    viseme table (procedural motion, the surest closures; the DiT's are in benchmarks/RESULTS.md), and check with dlib (not our face mesh) that the lips close at >= 80% of /p b m/, as the real
-    footage does under the same judge."""
+    viseme table (procedural motion, the surest closures; the DiT's are in benchmarks/RESULTS.md), and check with
+    dlib (not our face mesh) that the lips close at >= 80% of /p b m/, as the real footage does under the same judge."""
     from eval.judges import mouth_track
     from generator.face.analysis import analyze
     from generator.motion.controls import Controls

@@ -98,11 +98,11 @@ def fit(clips: list[Clip], context: int, ridge: float, max_gain: float = 2.0) ->
     if not clips:
         raise UserError("no clips to fit the articulation model on")
     x = np.concatenate([_inputs(c.audio, context) for c in clips]).astype(np.float64)
-    y = np.concatenate([c.latent[:, _MOUTH_COLS] for c in clips]).astype(np.float64)
+    mouths = [mouth_of(c).astype(np.float64) for c in clips]
+    y = np.concatenate(mouths)
     # the weights learn how a mouth moves within a clip: where a speaker's lips rest differs by person and
     # tracking, which the audio cannot tell, so each clip's own mean is taken out (the mean over all is put back)
-    within = y - np.concatenate([np.broadcast_to(c.latent[:, _MOUTH_COLS].mean(0), (len(c), len(_MOUTH_COLS)))
-                                 for c in clips])
+    within = np.concatenate([m - m.mean(0) for m in mouths])
     mean, std = x.mean(0), x.std(0) + 1e-4
     x = (x - mean) / std
     out_mean = y.mean(0)
