@@ -45,6 +45,8 @@ class MouthTrainConfig:
     closed_ref: float = 0.0      # share of pairs whose reference shows closed lips (0: uniform over the clip)
     adv_weight: float = 0.0      # weight of the discriminator's hinge loss beside the L1 (0: L1 and gradients only)
     adv_start: float = 0.25      # share of the steps trained on L1 alone before the discriminator joins
+    cast: float = 0.3            # share of pairs under a strong colour cast (paintings' varnish, stage light): the
+                                 # interior then takes the cast the lips and skin around it show, not a greener one
     widths: tuple[int, int, int] = (32, 64, 96)
     eval_every: int = 250
     tracking_uri: str | None = None
@@ -137,11 +139,11 @@ class PairSampler:
     the same clip, with joint augmentation: mirror, colour, loss of detail, and landmark jitter of the mask."""
 
     def __init__(self, clips: list[MouthClip], rng: np.random.Generator, augment: bool = True, soften: float = 0.3,
-                 closed_ref: float = 0.0):
+                 closed_ref: float = 0.0, cast: float = 0.0):
         self.clips = [c for c in clips if (c.openness > CLOSED).any()]
         if not self.clips:
             raise UserError("no training clip shows an open mouth")
-        self.rng, self.augment, self.soften, self.closed_ref = rng, augment, soften, closed_ref
+        self.rng, self.augment, self.soften, self.closed_ref, self.cast = rng, augment, soften, closed_ref, cast
         # closed lips count too: with a seam (`opening_mask`) the network redraws where the lips meet
         self.weights = [np.where(c.openness > CLOSED, 0.5 + np.sqrt(c.openness), 0.25) for c in self.clips]
         # big clips count, but not in proportion; sharp ones (most footage is enlarged 2-3x into the patch) count
@@ -171,6 +173,8 @@ class PairSampler:
                 tgt, ref = tgt[:, ::-1], ref[:, ::-1]
                 up, lo, up_r, lo_r = up[::-1], lo[::-1], up_r[::-1], lo_r[::-1]
             gain = rng.uniform(0.75, 1.25) * rng.uniform(0.9, 1.1, 3)
+            if self.cast and rng.random() < self.cast:  # drawn only when asked: without it, batches are as before
+                gain = gain * rng.uniform(0.6, 1.1, 3)
             tgt, ref = tgt * gain, ref * gain
             if rng.random() < self.soften:  # a softer source: both lose detail alike
                 shrink = rng.uniform(1.2, 2.5)
@@ -224,7 +228,7 @@ def train(cfg: MouthTrainConfig, progress: Callable[[int, dict], None] | None = 
     rng = np.random.default_rng(cfg.seed)
     clips, data_hash = load_mouth_clips(cfg.data)
     train_clips, val_clips = split_people(clips, cfg.val_share, cfg.seed)
-    sampler = PairSampler(train_clips, rng, closed_ref=cfg.closed_ref)
+    sampler = PairSampler(train_clips, rng, closed_ref=cfg.closed_ref, cast=cfg.cast)
     # without validation people (val_share 0: a final model on everyone, or a smoke test) the training people stand in
     val = {name: tuple(torch.from_numpy(a) for a in validation_set(val_clips or train_clips, 192, cfg.seed, share))
            for name, share in (("val", 0.0), ("val_closed_ref", 1.0))}
