@@ -41,7 +41,7 @@ from generator.motion.visemes import blend_weights, latent_columns, targets_for 
 from generator.phones import VISEMES  # noqa: E402
 from generator.motion.procedural import procedural_motion  # noqa: E402
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT  # noqa: E402
-from generator.motion.encode import RIDGE  # noqa: E402
+from generator.motion.encode import RIDGE, from_closed_lips  # noqa: E402
 from generator.motion.articulation import DEFAULT_PATH as ARTICULATION  # noqa: E402
 from generator.options import RENDERER_NAMES  # noqa: E402
 from generator.phones import BLOCK_S, CONTEXT_S, align_text  # noqa: E402
@@ -53,6 +53,8 @@ from likeness.shared_data import GRID_HELD_OUT, LIPSYNC_HELD_OUT  # noqa: E402
 CFG_SWEEP = (1.0, 1.5, 2.0, 3.0)
 SHEET_VISEMES = ("closed", "round", "spread", "open")
 SHEET = Path(__file__).parent / "lipsync_contact_sheet.jpg"
+OPEN_SHEET = Path(__file__).parent / "open_lips.jpg"
+OPEN_PORTRAITS = ("st_art_8.png", "lp_s42.jpg", "lp_s10.jpg", "st_art_6.png")  # the shared portraits with parted lips
 MAX_LAG = 3
 
 
@@ -109,6 +111,34 @@ def contact_sheet(rows: list[tuple[str, list]], path: Path) -> None:
     sheet.save(path, quality=90)
 
 
+def open_lips_sheet(data: Path, dit: DiTMotion, path: Path = OPEN_SHEET, size: int = 256) -> None:
+    """The DiT on portraits whose lips are parted, the portrait's gap left on (before) and taken off the jaw (now):
+    the portrait, then the first frame, the most closed and the widest of a speech clip, each way."""
+    from PIL import Image, ImageDraw
+
+    from generator.face.analysis import analyze_file
+
+    feats = features(load_audio(data / "speech" / "st_RD_Radio31_000.wav"), FPS)
+    rows = []
+    for name in OPEN_PORTRAITS:
+        portrait = analyze_file(data / "portraits" / name, size)
+        renderer = make_renderer(portrait)
+        before, now = (dit.generate(feats, Controls(), 0, rest=True, mouth_open=mo) for mo in (0.0, portrait.mouth_open))
+        jaw = now.channel("jaw_open")
+        picks = [0, 10 + int(np.argmin(jaw[10: len(jaw) // 2])), int(np.argmax(jaw))]
+        cells = [portrait.image] + [renderer.render(m.pose[i], m.expr[i]) for m in (before, now) for i in picks]
+        x, y = portrait.landmarks[13, :2].astype(int)
+        h, w = size * 15 // 32, size * 17 // 32
+        rows.append(np.concatenate([c[max(0, y - h // 2): y + h // 2, max(0, x - w // 2): x + w // 2] for c in cells], 1))
+    sheet = Image.fromarray(np.concatenate([np.pad(r, ((0, 0), (0, max(len(q[0]) for q in rows) - len(r[0])), (0, 0)))
+                                            for r in rows]))
+    draw = ImageDraw.Draw(sheet)
+    for k, label in enumerate(["portrait", "before: frame 0", "before: most closed", "before: widest",
+                               "now: frame 0", "now: most closed", "now: widest"]):
+        draw.text((k * len(rows[0][0]) // 7 + 3, 2), label, fill=(255, 255, 0))
+    sheet.save(path, quality=90)
+
+
 def closures_overlay(mouth: np.ndarray, visemes: np.ndarray, mouth_open: float = 0.0) -> np.ndarray:
     """The overlay `likeness generate` laid over a learned mouth (T, 5) until 2026-12-06, for the comparison: the
     viseme table's /p b m/ closures by their dominance and sustained rest (its share to the 4th power)."""
@@ -142,7 +172,8 @@ def main() -> None:
         "procedural, level only (before)": lambda f, f0, s, mo: procedural_motion(f0, Controls(), s),
         "procedural + visemes": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo),
         "articulated (learned mouth)": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo, "learned"),
-        "DiT": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s, rest=True),
+        "DiT": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s, rest=True, mouth_open=mo),
+        "DiT, the portrait's lip gap left on (before)": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s, rest=True),
         "DiT, closures laid over (before)": lambda f, f0, s, mo: closures_laid_over(dits[1.5].generate(f, Controls(), s), f, mo),
         "live, phones": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo),
         "live, loudness only": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo, phones=False),
@@ -204,7 +235,8 @@ def main() -> None:
             return mouth_track(frames, Landmarks68())
 
         judge("real footage", truth)
-        judge("real motion, rendered", rendered(clip.latent, "real motion, rendered"))
+        # encoded as the DiT's training latents are (the mouth's zero at closed lips), so the portrait's gap comes off
+        judge("real motion, rendered", rendered(from_closed_lips(clip.latent.copy(), portrait.mouth_open), "real motion, rendered"))
         windows["real"].append(window_features(clip.latent, FPS))
         latents["real"].append(clip.latent)
         for label, make in motions.items():
@@ -224,7 +256,7 @@ def main() -> None:
             if s == 1.5:
                 sweep[s].append(sync["DiT"][-1])
                 continue
-            z = dit.generate(feats, Controls(), 0, rest=True).latent[:n]
+            z = dit.generate(feats, Controls(), 0, rest=True, mouth_open=portrait.mouth_open).latent[:n]
             sweep[s].append(lip_sync(rendered(z), truth, MAX_LAG).peak)
         for j, (v, _) in enumerate(moments):
             sheet.append((f"{name.split('_')[-1]} /{v}/", [(k, row_frames[k][j]) for k in order if k in row_frames]))
@@ -270,7 +302,10 @@ def main() -> None:
         *(row(k) for k in order),
         "",
         "`DiT` runs as `likeness generate` runs it: its mouth at rest in sustained silence "
-        "(`generator.motion.visemes.with_rest`). `DiT, closures laid over (before)`: the same samples with the "
+        "(`generator.motion.visemes.with_rest`) and the portrait's own lip gap taken off its jaw "
+        "(`generator.motion.encode.from_closed_lips`: the model's mouth is relative to closed lips, the renderer's to "
+        "the portrait's; the `real motion, rendered` row likewise). `DiT, the portrait's lip gap left on (before)`: "
+        "the same samples as `likeness generate` ran them until 2026-12-07. `DiT, closures laid over (before)`: the same samples with the "
         "viseme table's /p b m/ closures and rest laid over the mouth, as `likeness generate` ran it until 2026-12-06 "
         "(`bench_closures.py` shows why that was dropped). Its training latents and the `real motion, rendered` row "
         f"are encoded with the mouth's zero at the clip's closed lips (`encode.at_rest`) and expression ridge {RIDGE:g} "
@@ -303,6 +338,7 @@ def main() -> None:
         "/p b m/ figure above (4 of 9 before the change) was seen before the choice and is optimistic.",
     ]
     contact_sheet(sheet, SHEET)
+    open_lips_sheet(a.data, dits[1.5])
     lines.append(f"Mouths at aligned phones (GRID, held out), real | each motion: `{SHEET.name}`.")
     write_section("motion", "\n".join(lines))
     print("\n".join(lines))

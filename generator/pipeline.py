@@ -189,7 +189,8 @@ def make_motion(cfg: GenerateConfig, audio, feats, mouth_open: float = 0.0):
     from .motion.encode import resample_motion
 
     dit = DiTMotion.load(audio_scale=cfg.audio_scale, control_scale=cfg.control_scale)
-    m = dit.generate(feats if abs(cfg.fps - FPS) < 1e-6 else features(audio, FPS), cfg.controls, cfg.seed, rest=True)
+    m = dit.generate(feats if abs(cfg.fps - FPS) < 1e-6 else features(audio, FPS), cfg.controls, cfg.seed, rest=True,
+                     mouth_open=mouth_open)
     z = resample_motion(m, cfg.fps).latent
     n = n_video_frames(audio.duration, cfg.fps)
     z = np.concatenate([z, np.repeat(z[-1:], max(0, n - len(z)), 0)])[:n]

@@ -48,9 +48,9 @@ def test_streaming_equals_offline(tiny_run, speech_3s):
     cfg, _ = tiny_run
     dit = DiTMotion.load(cfg.out)
     x = load_audio(speech_3s, 16_000).samples
-    offline = dit.generate(features(Audio(x, 16_000), FPS), seed=1)
+    offline = dit.generate(features(Audio(x, 16_000), FPS), seed=1, mouth_open=0.2)
     chunks = [x[i: i + 1600] for i in range(0, len(x), 1600)]  # 100 ms chunks
-    parts = list(dit.generate_stream(chunks, seed=1))
+    parts = list(dit.generate_stream(chunks, seed=1, mouth_open=0.2))
     assert len(parts) == -(-len(offline) // TINY.window)
     streamed = np.concatenate([p.latent for p in parts])
     assert np.allclose(streamed, offline.latent, atol=1e-5)
@@ -133,3 +133,23 @@ def test_the_default_motion_rests_its_lips_without_speech(kind):
     m = DiTMotion.load().generate(feats, seed=0, rest=True)
     assert len(m) == len(feats) and np.isfinite(m.latent).all()
     assert np.abs(m.channel("jaw_open")).max() < 0.05
+
+
+def test_a_portrait_with_parted_lips_closes_them_in_silence(shared):
+    """The model's mouth is relative to closed lips; a painting with parted lips (its gap taken off the jaw) must
+    render shut lips in silence, judged by an independent FaceMesh pass on the rendered frame, where before it
+    stayed as open as the portrait."""
+    from generator.face.analysis import FaceMesh, analyze_file
+    from generator.face.expression import mouth_opening
+    from generator.render.renderer import make_renderer
+
+    portrait = analyze_file(shared / "portraits" / "st_art_8.png", 256)
+    assert portrait.mouth_open > 0.15
+    feats = features(Audio(np.zeros(32_000, np.float32), 16_000), FPS)
+    dit, render, mesh = DiTMotion.load(), make_renderer(portrait), FaceMesh(static=True, max_faces=1)
+
+    def opening(mouth_open: float) -> float:
+        m = dit.generate(feats, seed=0, rest=True, mouth_open=mouth_open)
+        return mouth_opening(mesh(render.render(m.pose[-1], m.expr[-1]))[0])
+
+    assert opening(0.0) > 0.08 and opening(portrait.mouth_open) < 0.02

@@ -95,3 +95,14 @@ def test_music_noise_and_short_clips_give_an_idle_mouth(kind):
     assert np.isfinite(m.latent).all() and len(m) == round(len(x) / rate * 25)
     if kind != "short":
         assert np.abs(m.channel("jaw_open")).max() < 0.1
+
+
+def test_digital_silence_without_phones_leaves_the_lips_at_rest_offline_and_live():
+    """Without phones the jaw follows the level between the clip's floor and peaks; a clip of digital silence has no
+    range, and the offline model opened the mouth half way for all of it. Silence is silence, as live."""
+    from generator.audio import Audio
+    from generator.motion.live import LiveMotion
+
+    silence = features(Audio(np.zeros(32_000, np.float32), 16_000), 25, phones=False)
+    assert np.abs(procedural_motion(silence).channel("jaw_open")).max() < 1e-6
+    assert np.abs(LiveMotion(25.0).step(silence).channel("jaw_open")).max() < 1e-6

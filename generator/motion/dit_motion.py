@@ -15,6 +15,7 @@ from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
 from .data import audio_matrix, loudness_reference, normalise_loudness
+from .encode import from_closed_lips
 from .visemes import latent_columns, with_rest
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
@@ -117,20 +118,21 @@ class DiTMotion:
         return out
 
     def generate(self, feats: AudioFeatures | np.ndarray, controls: Controls = Controls(), seed: int = 0,
-                 rest: bool = False) -> latent.Motion:
+                 rest: bool = False, mouth_open: float = 0.0) -> latent.Motion:
         """Offline: motion for every frame of `feats` (our features at 25 fps, or a (T, A) feature matrix).
         `rest`: the mouth at rest in sustained silence or sound that is not speech (`visemes.with_rest`; needs the
-        features' phones). The model alone keeps the lips parted there and moves them with noise."""
+        features' phones). The model alone keeps the lips parted there and moves them with noise.
+        `mouth_open`: the portrait's own lip gap (`Portrait.mouth_open`), taken off the jaw (`encode.from_closed_lips`)."""
         a = audio_matrix(feats) if isinstance(feats, AudioFeatures) else np.asarray(feats, np.float32)
         if isinstance(feats, AudioFeatures) and abs(feats.fps - FPS) > 1e-6:
             raise UserError(f"the motion DiT runs at {FPS:g} fps; got features at {feats.fps:g}")
         z = self._post(np.concatenate([out for _, out in self.generate_matrix(a, controls, seed)])[: len(a)], controls)
         if rest and isinstance(feats, AudioFeatures) and feats.visemes is not None:
             z[:, _MOUTH] = with_rest(z[:, _MOUTH], feats.visemes, FPS)
-        return latent.Motion.from_latent(z, FPS)
+        return latent.Motion.from_latent(from_closed_lips(z, mouth_open), FPS)
 
     def generate_stream(self, chunks: Iterable[np.ndarray], controls: Controls = Controls(),
-                        seed: int = 0) -> Iterator[latent.Motion]:
+                        seed: int = 0, mouth_open: float = 0.0) -> Iterator[latent.Motion]:
         """Streaming: mono float chunks at 16 kHz in, one Motion per completed window out, as audio arrives.
 
         Equals `generate` on the concatenated audio for the same seed (tested)."""
@@ -142,14 +144,14 @@ class DiTMotion:
                 a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))[:ready]
                 prev, z = next(self.generate_matrix(a, controls, seed, done, prev))
                 done += 1
-                yield latent.Motion.from_latent(self._post(z, controls), FPS)
+                yield latent.Motion.from_latent(from_closed_lips(self._post(z, controls), mouth_open), FPS)
         if len(buf) == 0:
             return
         a = audio_matrix(features(Audio(buf, FEATURE_RATE), FPS))
         for _, z in self.generate_matrix(a, controls, seed, done, prev):
             n = min(w, len(a) - done * w)
             done += 1
-            yield latent.Motion.from_latent(self._post(z[:n], controls), FPS)
+            yield latent.Motion.from_latent(from_closed_lips(self._post(z[:n], controls), mouth_open), FPS)
 
 
 def _silent_features(n: int) -> AudioFeatures:

@@ -62,6 +62,15 @@ def at_rest(expr: np.ndarray, gap: np.ndarray) -> np.ndarray:
     return out
 
 
+def from_closed_lips(z: np.ndarray, mouth_open: float) -> np.ndarray:
+    """(T, 17) motion latents whose mouth is relative to closed lips (`at_rest`: what the DiT learns and makes) made
+    relative to a portrait whose own lip gap is `mouth_open` (`Portrait.mouth_open`), the renderer's zero: the gap is
+    taken off the jaw, in place. Without it a portrait taken mid-word or smiling with parted lips never closes them,
+    not on a /p/ nor in silence, and opens past the footage's widest."""
+    z[:, len(latent.POSE) + latent.EXPRESSION.index("jaw_open")] -= mouth_open
+    return z
+
+
 def relative_pose(poses: list[Pose], ref: Pose) -> np.ndarray:
     """(T, 6) pose latents of `poses` relative to `ref`, in the renderer's convention (`Renderer._posed`)."""
     return np.array([[*euler(ref.rot.T @ p.rot), *((p.t - ref.t)[:2] / ref.scale), np.log(p.scale / ref.scale)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import latent
-from ..audio import AudioFeatures
+from ..audio import SILENCE_DB, AudioFeatures
 from .controls import Controls
 from .visemes import channels, mouth_from_visemes, with_rest
 
@@ -111,7 +111,7 @@ def procedural_motion(feats: AudioFeatures, controls: Controls = Controls(), see
     t = np.arange(n) / fps
     pose, expr = np.zeros((n, len(latent.POSE))), np.zeros((n, len(latent.EXPRESSION)))
 
-    level = normalize_level(feats.band_db, feats.band_db)
+    level = np.where(feats.energy_db < SILENCE_DB, 0.0, normalize_level(feats.band_db, feats.band_db))  # as live
     speaking = _smooth((level > 0.15).astype(float), fps, 0.05, 0.6)
     voiced = feats.pitch > 0
     if feats.visemes is not None:

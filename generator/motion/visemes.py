@@ -72,7 +72,8 @@ def targets_for(mouth_open: float = 0.0) -> np.ndarray:
 
 
 def with_rest(mouth: np.ndarray, visemes: np.ndarray, fps: float) -> np.ndarray:
-    """(T, 5) mouth channels taken to rest (zero: the portrait's own lips) where the decoded phones are sustained
+    """(T, 5) mouth channels taken to rest (zero: closed lips for the DiT, whose caller then takes the portrait's gap
+    off, `encode.from_closed_lips`; the portrait's own lips for the articulation) where the decoded phones are sustained
     rest, silence or sound that is not speech; the weight ramps from 0 at a rest share of `REST_FROM` to 1 at 1, so
     a short pause between words barely counts. A learned mouth (the articulation's regression, the DiT) otherwise
     keeps its lips parted and moving with noise, music or breath. Only rest is laid over: the table's /p b m/
