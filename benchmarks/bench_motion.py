@@ -113,9 +113,7 @@ def contact_sheet(rows: list[tuple[str, list]], path: Path) -> None:
 
 def open_lips_sheet(data: Path, dit: DiTMotion, path: Path = OPEN_SHEET, size: int = 256) -> None:
     """The DiT on portraits whose lips are parted, the portrait's gap left on (before) and taken off the jaw (now):
-    the portrait, then the first frame, the most closed and the widest of a speech clip, each way."""
-    from PIL import Image, ImageDraw
-
+    the portrait, then the first frame, the most closed and the widest of a speech clip, each way (`contact_sheet`)."""
     from generator.face.analysis import analyze_file
 
     feats = features(load_audio(data / "speech" / "st_RD_Radio31_000.wav"), FPS)
@@ -125,18 +123,12 @@ def open_lips_sheet(data: Path, dit: DiTMotion, path: Path = OPEN_SHEET, size: i
         renderer = make_renderer(portrait)
         before, now = (dit.generate(feats, Controls(), 0, rest=True, mouth_open=mo) for mo in (0.0, portrait.mouth_open))
         jaw = now.channel("jaw_open")
-        picks = [0, 10 + int(np.argmin(jaw[10: len(jaw) // 2])), int(np.argmax(jaw))]
-        cells = [portrait.image] + [renderer.render(m.pose[i], m.expr[i]) for m in (before, now) for i in picks]
-        x, y = portrait.landmarks[13, :2].astype(int)
-        h, w = size * 15 // 32, size * 17 // 32
-        rows.append(np.concatenate([c[max(0, y - h // 2): y + h // 2, max(0, x - w // 2): x + w // 2] for c in cells], 1))
-    sheet = Image.fromarray(np.concatenate([np.pad(r, ((0, 0), (0, max(len(q[0]) for q in rows) - len(r[0])), (0, 0)))
-                                            for r in rows]))
-    draw = ImageDraw.Draw(sheet)
-    for k, label in enumerate(["portrait", "before: frame 0", "before: most closed", "before: widest",
-                               "now: frame 0", "now: most closed", "now: widest"]):
-        draw.text((k * len(rows[0][0]) // 7 + 3, 2), label, fill=(255, 255, 0))
-    sheet.save(path, quality=90)
+        picks = {"frame 0": 0, "most closed": 10 + int(np.argmin(jaw[10: len(jaw) // 2])), "widest": int(np.argmax(jaw))}
+        cells = [("portrait", portrait.image)] + [(f"{tag}: {what}", renderer.render(m.pose[i], m.expr[i]))
+                                                  for tag, m in (("before", before), ("now", now))
+                                                  for what, i in picks.items()]
+        rows.append((Path(name).stem, cells))
+    contact_sheet(rows, path)
 
 
 def closures_overlay(mouth: np.ndarray, visemes: np.ndarray, mouth_open: float = 0.0) -> np.ndarray:
