@@ -283,7 +283,7 @@ def main() -> None:
         f"Command: `python benchmarks/bench_motion.py` (via `make bench`). Machine: {machine()}.",
         f"{len(names)} held-out clips ({seconds:.0f} s; {', '.join(names)}), none of whose people the DiT, the articulation "
         f"model or the viseme table saw. Each clip's first frame is the portrait and its own audio drives it; {a.size}x{a.size} renders "
-        f"(renderer {RENDERER_NAMES[0]}); dlib's 68 landmarks judge every frame. Sync: rendered vs the real speaker's inner-lip gap, "
+        f"(renderer {RENDERER_NAMES[0]}); dlib's 68 landmarks judge every frame (the face detected afresh in each, `eval.judges.Landmarks68`). Sync: rendered vs the real speaker's inner-lip gap, "
         f"correlation at the best lag within ±{MAX_LAG} frames (seed 0). Closure: share of forced-aligned /p b m/ "
         f"(GRID) at which the gap falls below {CLOSED_GAP} within ±1 frame; at open vowels the same share is the "
         f"control (lower is better). FD, head speed and diversity over {a.seeds} seeds.",

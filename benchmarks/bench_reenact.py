@@ -66,8 +66,9 @@ def reenact(data: Path, seconds: float) -> list[str]:
               "remains. In the VoxCeleb2 clip the speaker presses the lips together (lower_lip about -2, beyond the "
               "expression's range): the crossed lips drew a jagged dark seam until the seam was smoothed "
               "(2026-12-06; v3 13.2 before, the LRS3 clip 13.7). The median was added "
-              "after seeing these figures. The still frame's lip opening r is dlib's own jitter on an unchanging "
-              "image."]
+              "after seeing these figures. The still frame's lip opening r is 0: dlib finds the face afresh in every "
+              "frame (`eval.judges.Landmarks68`), so an unchanging image reads the same; until 2026-12-07 a box that "
+              "followed the last frame's landmarks gave it jitter (0.104) and read the others' lips less well."]
     if rep["errors"]:
         lines += ["", "Skipped: " + "; ".join(f"{e['video']} ({e['error']})" for e in rep["errors"])]
     lines += ["", f"![real | still | {' | '.join(cfg.renderers)} mouths at the widest openings](reenact_contact_sheet.png)"]

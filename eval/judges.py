@@ -39,9 +39,13 @@ def _dlib():
 
 
 class Landmarks68:
-    """dlib 68-point landmarks of the largest face; remembers the last box so a clip needs few detections."""
+    """dlib 68-point landmarks of the largest face.
 
-    def __init__(self, redetect_every: int = 10):
+    By default the face is detected in every frame: dlib's shape predictor was trained on its detector's boxes,
+    and a box that follows the previous frame's landmarks (`redetect_every` > 1, faster) drifts from them; the
+    lips it reads were noisy on interview footage (`benchmarks/RESULTS.md`, motion section)."""
+
+    def __init__(self, redetect_every: int = 1):
         self.detector, self.predictor = _dlib()
         self.redetect_every = redetect_every
         self._box, self._calls = None, 0

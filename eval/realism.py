@@ -95,7 +95,7 @@ def measure_video(path: Path, reference: np.ndarray | None = None, max_seconds: 
     fps = info.get("fps")
     if not fps:
         raise UserError(f"{Path(path).name}: no video stream")
-    judge = Landmarks68(redetect_every=1)  # tracking the last box drifts on fast real head motion
+    judge = Landmarks68()
     frames, lms = [], []
     for f in read_frames(path, None if max_seconds is None else int(max_seconds * fps)):
         frames.append(f)

@@ -176,7 +176,7 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
     anchor = face_embedding(t.frames[0])
     ident: dict[str, list[float]] = {m: [] for m in ["real", *methods]}
     found: dict[str, list[bool]] = {m: [] for m in ["real", *methods]}
-    lips = {m: Landmarks68() for m in ["real", *methods]}  # every frame, tracked: the mouth's opening as dlib reads it
+    judge = Landmarks68()  # every frame: the mouth's opening as dlib reads it
     opened: dict[str, list[float]] = {m: [] for m in ["real", *methods]}
     opening = np.array([mouth_opening(lm) for lm in t.landmarks])
     sheet_at = set(np.argsort(-opening)[:SHEET_FRAMES].tolist())
@@ -187,12 +187,12 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
         outs = {STILL: t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
         for name, img in outs.items():
             per[name].append(compare(real, img, face, mouth))
-        for name, img in [("real", real), *outs.items()]:
-            lm = lips[name](img)
+        lms = {name: judge(img) for name, img in [("real", real), *outs.items()]}
+        for name, lm in lms.items():
             opened[name].append(np.nan if lm is None else mouth_opening68(lm))
         if i % ID_EVERY == 0:
             for name, img in [("real", real), *outs.items()]:
-                lm = Landmarks68()(img)  # a fresh detection: a tracked box drifts and spoils the descriptor
+                lm = lms[name]
                 found[name].append(lm is not None)
                 emb = None if lm is None or anchor is None else face_embedding(img, lm)
                 if emb is not None:
@@ -210,7 +210,8 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
                     row[k] = float(np.mean([d[k] for d in per[name]]))
             sharp = np.array([d["mouth_sharp"] for d in per[name]])
             row["mouth_sharpness_ratio"] = float(np.median(sharp / np.maximum(sharp_real, 1e-6)))
-            row["lip_opening_r"] = lagged_correlation(np.array(opened[name]), np.array(opened["real"]), 0)
+            o = np.array(opened[name])  # a mouth that never moves (the still frame) follows nothing: r = 0
+            row["lip_opening_r"] = 0.0 if np.nanmax(o) == np.nanmin(o) else lagged_correlation(o, np.array(opened["real"]), 0)
         row["identity"] = float(np.median(ident[name])) if ident[name] else float("nan")
         row["face_found"] = float(np.mean(found[name])) if found[name] else 0.0
         res.metrics[name] = row

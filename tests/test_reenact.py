@@ -48,7 +48,7 @@ def test_reenacting_a_real_clip(shared, tmp_path):
         assert clip[r]["mouth_l1"] < clip["still"]["mouth_l1"]
         assert clip[r]["face_ssim"] > clip["still"]["face_ssim"]
         assert clip[r]["lip_opening_r"] > 0.6  # dlib reads the rendered mouth opening and closing with the real one
-    assert abs(clip["still"]["lip_opening_r"]) < 0.3  # the still frame: only dlib's own jitter
+    assert clip["still"]["lip_opening_r"] == 0.0  # the still frame: the same image reads the same in every frame
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert set(saved["mean"]) == {"real", "still", "warp-v1", "v2", "v3"}
     assert (tmp_path / "contact_sheet.png").stat().st_size > 1000
