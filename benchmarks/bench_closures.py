@@ -22,11 +22,11 @@ from benchmarks.bench_motion import closures_overlay  # noqa: E402
 from benchmarks.results import bench_parser, machine, write_section  # noqa: E402
 from eval.lipsync import CLOSED_GAP, lip_sync  # noqa: E402
 from generator.latent import FPS  # noqa: E402
-from generator.motion.articulation import lip_gap, mouth_of, shipped  # noqa: E402
+from generator.motion.articulation import mouth_of, shipped  # noqa: E402
 from generator.motion.controls import Controls  # noqa: E402
 from generator.motion.data import VISEME_COLS, load_clips  # noqa: E402
 from generator.motion.dit_motion import DEFAULT_CHECKPOINT, DiTMotion  # noqa: E402
-from generator.motion.visemes import REST_FROM, blend_weights, latent_columns, with_rest  # noqa: E402
+from generator.motion.visemes import REST_FROM, blend_weights, latent_columns, lip_gap, with_rest  # noqa: E402
 from generator.phones import VISEMES  # noqa: E402
 
 BINS = ((0.0, 0.3), (0.3, 0.7), (0.7, 0.9), (0.9, 1.01))

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from generator import latent
-from generator.motion.articulation import Articulation, fit, lip_gap, mouth_of, shipped
+from generator.motion.articulation import Articulation, fit, mouth_of, shipped
 from generator.motion.data import AUDIO_DIM, Clip
 from generator.motion.train_articulation import ArticulationTrainConfig, sync, train_articulation
-from generator.motion.visemes import MOUTH
+from generator.motion.visemes import MOUTH, lip_gap
 from likeness.errors import UserError
 
 LOWER = len(latent.POSE) + latent.EXPRESSION.index("lower_lip")

@@ -153,3 +153,17 @@ def test_a_portrait_with_parted_lips_closes_them_in_silence(shared):
         return mouth_opening(mesh(render.render(m.pose[-1], m.expr[-1]))[0])
 
     assert opening(0.0) > 0.08 and opening(portrait.mouth_open) < 0.02
+
+
+def test_the_shipped_model_presses_lips_that_meet_and_nothing_else(shipped):
+    from generator.motion.visemes import CONTACT, latent_columns, lip_gap
+
+    dit, feats = shipped
+    loose = DiTMotion.load(press=False).generate(feats, seed=0, rest=True).latent
+    firm = dit.generate(feats, seed=0, rest=True).latent
+    mouth = latent_columns()
+    changed = np.abs(firm - loose).max(1) > 1e-6
+    assert changed.any() and (~changed).any()
+    assert (lip_gap(loose[:, mouth])[changed] < CONTACT).all()  # only where the lips came (nearly) together
+    assert np.array_equal(np.delete(firm, mouth[-2:], 1), np.delete(loose, mouth[-2:], 1))  # only the lips' channels
+    assert (lip_gap(firm[:, mouth]) <= lip_gap(loose[:, mouth]) + 1e-6).all()

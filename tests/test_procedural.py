@@ -106,3 +106,21 @@ def test_digital_silence_without_phones_leaves_the_lips_at_rest_offline_and_live
     silence = features(Audio(np.zeros(32_000, np.float32), 16_000), 25, phones=False)
     assert np.abs(procedural_motion(silence).channel("jaw_open")).max() < 1e-6
     assert np.abs(LiveMotion(25.0).step(silence).channel("jaw_open")).max() < 1e-6
+
+
+def test_lips_that_meet_are_pressed_and_open_lips_are_left_alone():
+    from generator.motion.visemes import CONTACT, MOUTH, TARGETS, lip_gap, pressed
+    from generator.phones import VISEMES
+
+    jaw = np.linspace(-0.05, 0.3, 36)
+    mouth = np.zeros((len(jaw), len(MOUTH)), np.float32)
+    mouth[:, 0] = jaw
+    out = pressed(mouth)
+    lips = [MOUTH.index("upper_lip"), MOUTH.index("lower_lip")]
+    opened = lip_gap(mouth) >= CONTACT
+    assert opened.any() and (~opened).any()
+    assert np.array_equal(out[opened], mouth[opened])  # parted lips: untouched
+    shut = lip_gap(mouth) <= 0
+    assert np.allclose(out[shut][:, lips], TARGETS[VISEMES.index("closed"), lips])  # touching: the full closure press
+    assert np.array_equal(out[:, :3], mouth[:, :3])  # only the lips move, never the jaw
+    assert np.all(np.diff(lip_gap(out)) >= 0)  # a wider mouth stays wider: the order of openings is kept

@@ -112,13 +112,6 @@ def fit(clips: list[Clip], context: int, ridge: float, max_gain: float = 2.0) ->
     return Articulation(context, f32(mean), f32(std), f32(w), f32(out_mean), f32(gain))
 
 
-def lip_gap(mouth: np.ndarray) -> np.ndarray:
-    """Inner-lip gap (inter-ocular units) of (T, 5) mouth channels, from the expression basis: jaw_open 1 parts the
-    lips by 0.45, upper_lip and lower_lip 1 by 0.08 each (`generator.face.expression`)."""
-    m = {k: mouth[:, i] for i, k in enumerate(MOUTH)}
-    return 0.45 * m["jaw_open"] + 0.08 * (m["upper_lip"] + m["lower_lip"])
-
-
 def mouth_of(clip: Clip) -> np.ndarray:
     """The tracked (T, 5) mouth channels of a prepared clip."""
     return clip.latent[:, _MOUTH_COLS]

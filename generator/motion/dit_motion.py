@@ -16,7 +16,7 @@ from ..options import EMOTIONS
 from .controls import Controls
 from .data import audio_matrix, loudness_reference, normalise_loudness
 from .encode import from_closed_lips
-from .visemes import latent_columns, with_rest
+from .visemes import latent_columns, pressed, with_rest
 
 DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
 
@@ -32,10 +32,12 @@ _SMOOTHED = [*range(len(latent.POSE)), *(len(latent.POSE) + latent.EXPRESSION.in
 class DiTMotion:
     """Audio -> motion latents with the trained diffusion transformer (deterministic for a given seed)."""
 
-    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0, smooth: float = 0.8):
+    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0, smooth: float = 0.8,
+                 press: bool = True):
         self.model, self.norm = model.eval(), norm
         self.cfg = model.cfg
         self.audio_scale, self.control_scale, self.smooth = audio_scale, control_scale, smooth
+        self.press = press  # lips that meet press together (`visemes.pressed`)
 
     @classmethod
     def load(cls, path: Path | None = None, **kw) -> "DiTMotion":
@@ -63,8 +65,11 @@ class DiTMotion:
     def _post(self, z: np.ndarray, c: Controls) -> np.ndarray:
         """Denormalise, then apply what is not conditioned: pose amplitude and the emotion's offsets. Smile and brows
         are conditioned too, but the shipped model follows that condition weakly (benchmarks/RESULTS.md), so the
-        preset's offsets are added to them as well, as the procedural motion does."""
+        preset's offsets are added to them as well, as the procedural motion does. Frame by frame, so streaming
+        equals offline; lips that meet are pressed (`visemes.pressed`)."""
         z = z * self.norm["lat_std"] + self.norm["lat_mean"]
+        if self.press:
+            z[:, _MOUTH] = pressed(z[:, _MOUTH])
         z[:, _POSE_MOTION] *= c.pose_scale
         z[:, _LOG_SCALE] += c.head_distance
         pose_off, expr_off = c.emotion_offsets()

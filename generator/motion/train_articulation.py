@@ -19,7 +19,8 @@ from likeness.files import atomic_path
 from likeness.metrics import best_lag_correlation
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT, people
 
-from .articulation import DEFAULT_PATH, Articulation, fit, lip_gap, mouth_of
+from .articulation import DEFAULT_PATH, Articulation, fit, mouth_of
+from .visemes import lip_gap
 from .data import Clip, load_clips, speech_split
 
 
