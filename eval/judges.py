@@ -39,33 +39,22 @@ def _dlib():
 
 
 class Landmarks68:
-    """dlib 68-point landmarks of the largest face.
+    """dlib 68-point landmarks of the largest face, the face detected afresh in every frame: dlib's shape predictor
+    was trained on its detector's boxes, and a box that followed the previous frame's landmarks drifted from them
+    (its lips read noisy on interview footage; `benchmarks/RESULTS.md`, motion section)."""
 
-    By default the face is detected in every frame: dlib's shape predictor was trained on its detector's boxes,
-    and a box that follows the previous frame's landmarks (`redetect_every` > 1, faster) drifts from them; the
-    lips it reads were noisy on interview footage (`benchmarks/RESULTS.md`, motion section)."""
-
-    def __init__(self, redetect_every: int = 1):
+    def __init__(self):
         self.detector, self.predictor = _dlib()
-        self.redetect_every = redetect_every
-        self._box, self._calls = None, 0
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray | None:
         """(68, 2) pixel coordinates, or None when no face is found."""
-        import dlib
-
         rgb = np.ascontiguousarray(rgb)
-        if self._box is None or self._calls % self.redetect_every == 0:
-            up = 0 if min(rgb.shape[:2]) >= 300 else 1
-            boxes = self.detector(rgb, up) or (self.detector(rgb, 1) if up == 0 else [])  # small face, big image
-            self._box = max(boxes, key=lambda b: b.area()) if len(boxes) else None
-        self._calls += 1
-        if self._box is None:
+        up = 0 if min(rgb.shape[:2]) >= 300 else 1
+        boxes = self.detector(rgb, up) or (self.detector(rgb, 1) if up == 0 else [])  # small face, big image
+        if not len(boxes):
             return None
-        shape = self.predictor(rgb, self._box)
-        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float64)
-        self._box = dlib.rectangle(*(int(v) for v in (*pts.min(0), *pts.max(0))))  # follow the face
-        return pts
+        shape = self.predictor(rgb, max(boxes, key=lambda b: b.area()))
+        return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
 
 
 def mouth_opening68(lm: np.ndarray) -> float:

@@ -187,12 +187,10 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
         outs = {STILL: t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
         for name, img in outs.items():
             per[name].append(compare(real, img, face, mouth))
-        lms = {name: judge(img) for name, img in [("real", real), *outs.items()]}
-        for name, lm in lms.items():
+        for name, img in [("real", real), *outs.items()]:
+            lm = judge(img)
             opened[name].append(np.nan if lm is None else mouth_opening68(lm))
-        if i % ID_EVERY == 0:
-            for name, img in [("real", real), *outs.items()]:
-                lm = lms[name]
+            if i % ID_EVERY == 0:
                 found[name].append(lm is not None)
                 emb = None if lm is None or anchor is None else face_embedding(img, lm)
                 if emb is not None:

@@ -50,7 +50,7 @@ def test_dlib_judge_sees_the_rendered_mouth_open(mona_portrait):
     from generator.render.renderer import Renderer
 
     r = Renderer(mona_portrait)
-    judge = Landmarks68(redetect_every=1)
+    judge = Landmarks68()
     expr = np.zeros(len(latent.EXPRESSION))
     closed = judge(r.render(np.zeros(6), expr))
     expr[latent.EXPRESSION.index("jaw_open")] = 0.6

@@ -92,17 +92,18 @@ def lip_gap(mouth: np.ndarray) -> np.ndarray:
     return 0.45 * m["jaw_open"] + 0.08 * (m["upper_lip"] + m["lower_lip"])
 
 
+# `pressed`: the closure target's lips, nothing else
+_PRESS = np.where(np.isin(MOUTH, ("upper_lip", "lower_lip")), TARGETS[VISEMES.index("closed")], 0).astype(np.float32)
+
+
 def pressed(mouth: np.ndarray, contact: float = CONTACT) -> np.ndarray:
     """(T, 5) mouth channels relative to closed lips, with the lip press of the closure target (`closed`'s upper
     and lower lip) blended in as their gap falls below `contact`, fully at a gap of 0. Lips that meet press
     together. A learned mouth (the DiT) comes to lips just touching at /p b m/, which on many faces reads as
     slightly parted: rendered, dlib's inner-lip gap stayed above the closure threshold (`benchmarks/RESULTS.md`)."""
     mouth = np.asarray(mouth, np.float32)
-    press = np.zeros(len(MOUTH), np.float32)
-    lips = [MOUTH.index("upper_lip"), MOUTH.index("lower_lip")]
-    press[lips] = TARGETS[VISEMES.index("closed"), lips]
     w = np.clip((contact - lip_gap(mouth)) / contact, 0.0, 1.0)[:, None]
-    return mouth + w * press
+    return mouth + w * _PRESS
 
 
 def mouth_from_visemes(visemes: np.ndarray, fps: float, mouth_open: float = 0.0, causal: bool = False) -> np.ndarray:
