@@ -26,6 +26,11 @@ def start_mlflow(uri: str | None, experiment: str):
     uri = tracking_uri(uri)
     mlflow.set_tracking_uri(uri)
     try:
+        if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(experiment) is None:
+            # a new experiment's artifacts live beside its database: MLflow's default is ./mlruns under whatever
+            # directory the run was started from, so a store elsewhere scattered its files into the working folder
+            home = Path(uri[len("sqlite:///"):]).resolve().parent / experiment
+            mlflow.create_experiment(experiment, artifact_location=home.as_uri())
         mlflow.set_experiment(experiment)
     except Exception as e:  # an unreachable server, a retired file store, a bad URI
         raise UserError(f"cannot use the MLflow tracking store {uri}: {str(e).strip().split('. ')[0]}") from None

@@ -163,6 +163,19 @@ def test_quick_suite_end_to_end(shared, tmp_path):
     assert {a.path for a in mlflow.tracking.MlflowClient(uri).list_artifacts(run.info.run_id)} >= {"metrics.json", "report.html"}
 
 
+def test_a_stores_artifacts_live_beside_it_not_in_the_working_folder(tmp_path, monkeypatch):
+    from likeness.tracking import start_mlflow
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    mlflow = start_mlflow(f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}", "likeness-test")
+    (tmp_path / "note.txt").write_text("hello")
+    with mlflow.start_run():
+        mlflow.log_artifact(str(tmp_path / "note.txt"))
+    assert list((tmp_path / "store").rglob("note.txt")) and not list(work.rglob("*"))
+
+
 def test_unusable_tracking_store_is_a_clear_error(tmp_path):
     from likeness.errors import UserError
     from likeness.tracking import start_mlflow
