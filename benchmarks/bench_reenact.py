@@ -225,6 +225,109 @@ def folds(data: Path) -> list[str]:
     return lines
 
 
+#: Lips drawn back with the jaw a little open: a frame of `make demo` (the DiT on the Mona Lisa) that shows teeth.
+TEETH = {"jaw_open": 0.18, "mouth_stretch": -0.26, "lip_pucker": -0.66, "upper_lip": 0.51, "lower_lip": 1.18}
+COLOUR_SHEET = ("lp_s5.jpg", "lp_s9.jpg", "st_art_0.png", "st_art_3.png", "st_happy.png")  # in file order
+
+
+def colour(data: Path) -> list[str]:
+    """The learned interior's colours: how much of the opening is greener than neutral (CIELAB a* < 0), with the
+    network's own colours (before) and the portrait's lips and teeth (`inpaint.tissue_colour`, now), on every shared
+    portrait with a face; real open mouths of the held-out clips beside them. Writes `mouth_colour.png`."""
+    from PIL import Image
+
+    from eval.reenact import green_share
+    from generator import latent
+    from generator.face.analysis import analyze, load_image
+    from generator.render.mouth import LearnedMouth
+    from generator.render.renderer import make_renderer
+    from likeness.errors import UserError
+
+    def e(**kw: float) -> np.ndarray:
+        v = np.zeros(len(latent.EXPRESSION))
+        for k, x in kw.items():
+            v[latent.EXPRESSION.index(k)] = x
+        return v
+
+    poses = {"lips drawn back (a demo frame)": e(**TEETH), "jaw 0.3": e(jaw_open=0.3)}
+    shares: dict[str, dict[str, list[float]]] = {k: {"before": [], "now": []} for k in poses}
+    worst: dict[str, tuple[float, str]] = {}
+    cells: dict[str, list[np.ndarray]] = {"before": [], "now": []}
+    count = 0
+    for path in sorted((data / "portraits").iterdir()):
+        try:
+            portrait = analyze(load_image(path), 512, what=path.name)
+        except UserError:
+            continue
+        count += 1
+        for when, on in (("before", False), ("now", True)):
+            r = make_renderer(portrait, "v3")
+            r.mouth = LearnedMouth(portrait.image, portrait.landmarks, portrait.upscale, colour=on)
+            for k, ex in poses.items():
+                out, lm = r.render(np.zeros(6), ex), r.landmarks(np.zeros(6), ex)
+                g = green_share(out, lm)
+                if g is not None:
+                    shares[k][when].append(g[0])
+                    if g[0] > worst.get(when, (-1.0, ""))[0]:
+                        worst[when] = (g[0], f"{path.stem}, {k}")
+                if path.name in COLOUR_SHEET:
+                    cells[when].append(_mouth_crop(out, lm))
+    real = real_green_share(data)
+    if cells["now"]:
+        Image.fromarray(np.concatenate([np.concatenate(cells[w], 1) for w in ("before", "now")], 0)).save(
+            HERE / "mouth_colour.png", optimize=True)
+    lines = ["## Renderer: the colours of the learned interior (issue #18)", "",
+             f"`python benchmarks/bench_reenact.py --sections colour` ({machine()}). Every one of the {count} shared "
+             "portraits with a face, 512 px, v3, head still: share of the opening (inside the inner lips, one pixel in) "
+             "greener than neutral (CIELAB a* < 0). `before`: the network's own colours; `now`: each pixel's "
+             "brightness drawn by the network in the colour of the portrait's lips (dark) or eye whites (as bright as "
+             "they are), `generator.render.inpaint.tissue_colour`. Real: the open mouths (inner-lip gap above 0.05 "
+             f"inter-ocular) of the held-out reenactment clips' first 4 s, tracked by FaceMesh: {real[0]:.3f} of "
+             f"{real[1]} pixels in {real[2]} frames.", "",
+             "| mouth | portraits | mean green share, before | now | portraits above 5%, before | now |",
+             "|---|---|---|---|---|---|"]
+    for k, v in shares.items():
+        b, n = np.array(v["before"]), np.array(v["now"])
+        lines.append(f"| {k} | {len(n)} | {b.mean():.3f} | {n.mean():.3f} | {int((b > 0.05).sum())} | "
+                     f"{int((n > 0.05).sum())} |")
+    lines += ["", "Greenest case: before " + f"{worst['before'][0]:.2f} ({worst['before'][1]}), now "
+              f"{worst['now'][0]:.2f} ({worst['now'][1]}).", "",
+              "![v3 before (top) and now (bottom): " + ", ".join(Path(n).stem for n in COLOUR_SHEET)
+              + ", lips drawn back and jaw 0.3](mouth_colour.png)"]
+    return lines
+
+
+def real_green_share(data: Path, seconds: float = 4.0) -> tuple[float, int, int]:
+    """(green share, pixels, frames) of the real open mouths in the reenactment's held-out clips."""
+    from eval.reenact import green_share, reenact_videos
+    from generator.face.analysis import FaceMesh
+    from generator.face.expression import mouth_opening
+    from generator.video import probe, read_frames
+
+    green, total, frames = 0.0, 0, 0
+    for path in reenact_videos(None, data):
+        mesh = FaceMesh(static=False, max_faces=1)
+        try:
+            for f in read_frames(path, int(round(seconds * probe(path).get("fps", 25)))):
+                faces = mesh(f)
+                g = green_share(f, faces[0]) if faces and mouth_opening(faces[0]) > 0.05 else None
+                if g is not None:
+                    green, total, frames = green + g[0] * g[1], total + g[1], frames + 1
+        finally:
+            mesh.close()
+    return (green / total if total else float("nan")), total, frames
+
+
+def _mouth_crop(frame: np.ndarray, lm: np.ndarray, px: int = 160) -> np.ndarray:
+    import cv2
+
+    c = lm[[61, 291, 13, 14], :2].mean(0)
+    half = 0.75 * float(np.linalg.norm(lm[61, :2] - lm[291, :2]))
+    x0, y0 = (np.clip(np.round(c - half), 0, None)).astype(int)
+    x1, y1 = np.round(c + half).astype(int)
+    return cv2.resize(frame[y0:y1, x0:x1], (px, px), interpolation=cv2.INTER_AREA)
+
+
 def _before_after(sheet: list[tuple[str, str, np.ndarray]]) -> None:
     """The renderers from the oldest (top) to the newest, one column per portrait: the lower face at the clip's widest
     opening."""
@@ -245,7 +348,7 @@ def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--identity-seconds", type=float, default=4.0)
-    ap.add_argument("--sections", default="reenact,identity,folds,mouth", help="comma-separated subset to rerun")
+    ap.add_argument("--sections", default="reenact,identity,folds,mouth,colour", help="comma-separated subset to rerun")
     a = ap.parse_args()
     if not (a.data / "real_videos").is_dir():
         sys.exit(f"benchmark inputs not found under {a.data}")
@@ -258,6 +361,8 @@ def main() -> None:
         write_section("folds", "\n".join(folds(a.data)))
     if "mouth" in sections:
         write_section("mouth", "\n".join(mouth_training()))
+    if "colour" in sections:
+        write_section("colour", "\n".join(colour(a.data)))
     print(f"wrote {RESULTS}")
 
 

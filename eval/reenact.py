@@ -155,6 +155,19 @@ def compare(real: np.ndarray, fake: np.ndarray, face: tuple, mouth: tuple) -> di
     return out
 
 
+def green_share(frame: np.ndarray, lm: np.ndarray) -> tuple[float, int] | None:
+    """(share, pixels): how much of the opening between the inner lips of face `lm` (one pixel in) is greener than
+    neutral (CIELAB a* < 0), which a real mouth's almost never is; None where fewer than 20 pixels lie inside."""
+    import cv2
+
+    from generator.face import topology as topo
+
+    inside = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lm[topo.inner_lip_loop(), :2]).astype(np.int32)], 1)
+    a = cv2.cvtColor(frame, cv2.COLOR_RGB2LAB)[..., 1][cv2.erode(inside, np.ones((3, 3), np.uint8)) > 0]
+    return (float((a.astype(int) < 128).mean()), int(a.size)) if a.size >= 20 else None
+
+
 def _sheet_row(crops: list[np.ndarray]) -> np.ndarray:
     import cv2
 

@@ -62,7 +62,8 @@ def test_the_interior_is_what_the_network_draws(mona_portrait):
     out = r.render(POSE0, e)
     lm = r.landmarks(POSE0, e)
     cx, cy = np.round(lm[[13, 14], :2].mean(0)).astype(int)
-    assert np.abs(out[cy - 1:cy + 2, cx - 2:cx + 3].reshape(-1, 3).mean(0) - (40, 120, 200)).max() < 2
+    drawn = inpaint.tissue_colour(np.array([40.0, 120.0, 200.0]), r.mouth.light)  # in the portrait's colours
+    assert np.abs(out[cy - 1:cy + 2, cx - 2:cx + 3].reshape(-1, 3).mean(0) - drawn).max() < 2
     closed = r.render(POSE0, expr())  # lips together: nothing to fill, the portrait as it is
     assert np.abs(closed.astype(int) - make_renderer(mona_portrait, "v2").render(POSE0, expr())).max() == 0
 
@@ -80,6 +81,35 @@ def test_the_network_sees_the_frame_around_the_opening_and_the_portraits_mouth(m
     assert y.shape == (PATCH_H, PATCH_W, 3) and np.isfinite(y).all()
     inside = y[mask > 0.99]
     assert 0 <= inside.min() and inside.max() <= 255 and inside.std() > 1  # a picture, not one flat colour
+
+
+def test_the_interior_takes_the_brightness_drawn_and_the_colour_of_lips_and_teeth():
+    lips, whites = np.array([150.0, 80.0, 70.0]), np.array([230.0, 225.0, 220.0])
+    rgb = np.array([[20.0, 30.0, 25.0], [90.0, 160.0, 60.0], [226.0, 226.0, 226.0]])
+    out = inpaint.tissue_colour(rgb, np.stack([lips, whites]))
+    assert np.allclose(out @ inpaint.LUMA, rgb @ inpaint.LUMA, atol=1e-3)  # the network's shading is kept
+    assert out[0, 0] > out[0, 1] and out[0, 0] > out[0, 2]  # a dark cavity is red like the lips, not green
+    assert np.abs(out[2] - whites).max() < 1.0  # teeth as bright as the eyes' whites are their colour
+    varnish = np.stack([[151.0, 114.0, 63.0], [198.0, 163.0, 89.0]])  # the Mona Lisa's lips and whites
+    assert (np.diff(inpaint.tissue_colour(rgb, varnish), axis=1) <= 0).all()  # under yellow light: R >= G >= B
+
+
+def test_teeth_under_a_paintings_varnish_are_not_green(mona_portrait):
+    """The demo's Mona Lisa with her lips drawn back (a frame of `make demo`): the network alone drew green teeth."""
+    from eval.reenact import green_share
+    from generator.render.mouth import LearnedMouth
+
+    e = expr(jaw_open=0.18, mouth_stretch=-0.26, lip_pucker=-0.66, upper_lip=0.51, lower_lip=1.18)
+
+    def green(colour: bool) -> float:
+        r = make_renderer(mona_portrait, "v3")
+        r.mouth = LearnedMouth(mona_portrait.image, mona_portrait.landmarks, mona_portrait.upscale, colour=colour)
+        share = green_share(r.render(POSE0, e), r.landmarks(POSE0, e))
+        assert share is not None
+        return share[0]
+
+    assert green(colour=True) < 0.02
+    assert green(colour=False) > 0.1
 
 
 def test_a_smiling_portrait_keeps_its_own_teeth_in_v3(shared):

@@ -24,6 +24,7 @@ IN_CHANNELS = 8
 MASK_PAD = 1.5   # mouth-frame px the mask reaches beyond the inner-lip contour: the lips' inner edge is redrawn
 MIN_GAP = 0.3    # mouth-frame px: columns whose lips are closer than this have no opening
 SEAM = 2.0       # mouth-frame px either side of the lips' midline redrawn when the portrait's own mouth is open
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def opening_mask(upper: np.ndarray, lower: np.ndarray, pad: float = MASK_PAD, seam: float = 0.0) -> np.ndarray:
@@ -49,6 +50,21 @@ def model_input(patch: np.ndarray, mask: np.ndarray, ref: np.ndarray, ref_mask: 
     img = (np.transpose(np.asarray(patch, np.float32), (2, 0, 1)) / 127.5 - 1.0) * (1.0 - m)
     r = np.transpose(np.asarray(ref, np.float32), (2, 0, 1)) / 127.5 - 1.0
     return np.concatenate([img, m, r, ref_mask[None]]).astype(np.float32)
+
+
+def tissue_colour(rgb: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """`rgb` (..., 3) float, 0..255, recoloured as the inside of a mouth lit like a portrait whose lips and whites of
+    the eyes are `light` (`bank.lighting`): each pixel keeps its brightness and takes the colour of the tissue that
+    brightness suggests: the lips' (cavity, tongue and gums) up to the lips' own brightness, the eye whites' (teeth)
+    at theirs, blended between. The network draws a mouth's shapes from real footage, but where a portrait's palette
+    is unlike any it saw, its colours drift off it (green teeth under a painting's yellow varnish); a real mouth's
+    colours are those of its lips and teeth under the portrait's own light."""
+    lips, whites = np.asarray(light[0], np.float32), np.asarray(light[1], np.float32)
+    y = np.asarray(rgb, np.float32) @ LUMA
+    y_lips, y_white = max(float(lips @ LUMA), 1.0), max(float(whites @ LUMA), 1.0)
+    t = np.clip((y - y_lips) / max(y_white - y_lips, 1.0), 0.0, 1.0)[..., None]
+    tint = (1 - t) * lips / y_lips + t * whites / y_white
+    return y[..., None] * tint
 
 
 class MouthNet:

@@ -179,15 +179,16 @@ class RealMouth:
 
 class LearnedMouth(RealMouth):
     """The v3 mouth: the opening between the output's lips filled by the learned network (`generator.render.inpaint`)
-    from the frame around it and the portrait's own mouth as its reference; the portrait's own interior is kept where
-    it showed one, as in v2."""
+    from the frame around it and the portrait's own mouth as its reference, in the colours of the portrait's lips and
+    teeth (`inpaint.tissue_colour`); the portrait's own interior is kept where it showed one, as in v2."""
 
-    def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, net=None):
-        from .bank import cut_patch
+    def __init__(self, image: np.ndarray, lm: np.ndarray, upscale: float = 1.0, net=None, colour: bool = True):
+        from .bank import cut_patch, lighting
         from .inpaint import MouthNet, opening_mask
 
         self.net = net or MouthNet.load()
         self._set_portrait(image, lm, upscale)
+        self.light = lighting(image, lm) if colour else None  # None: the network's own colours (until 2026-12-07)
         self.ref, self.up_src, self.lo_src = cut_patch(image, lm)
         self.ref_mask = opening_mask(self.up_src, self.lo_src)
 
@@ -196,7 +197,7 @@ class LearnedMouth(RealMouth):
         import cv2
 
         from .bank import PATCH_H, PATCH_W, cut_patch, lip_curves, mouth_frame
-        from .inpaint import MASK_PAD, SEAM, opening_mask
+        from .inpaint import MASK_PAD, SEAM, opening_mask, tissue_colour
 
         if lip_gap(lm) < 0.3 and not self.own:
             return
@@ -223,6 +224,12 @@ class LearnedMouth(RealMouth):
         else:
             hole = mask
         filled = self.net.fill(patch, hole, self.ref, self.ref_mask)
+        if self.light is not None:  # between the lips, not on them: the seam and the lips' inner edge keep the fill's
+            apart = opening_mask(up_p, lo_p, pad=0.0)[..., None]
+            rows = np.flatnonzero(apart.any((1, 2)))
+            if rows.size:
+                r = slice(rows[0], rows[-1] + 1)
+                filled[r] += (tissue_colour(filled[r], self.light) - filled[r]) * apart[r]
         filled = filled * hole[..., None] + patch * (1 - hole[..., None])  # what the network was asked for, only
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
         qx = (m[0, 0] * xs + m[0, 1] * ys + m[0, 2]).astype(np.float32)
