@@ -10,6 +10,9 @@
    portrait. Writes `benchmarks/renderer_before_after.png` (the same frames, warp-v1 above v2).
 3. Tearing: the share of the warp that folds, every shared portrait at the expression extremes and with the head at
    its limits (`--sections folds` reruns this part alone).
+4. The learned mouth's training record (`mouth`), and the colours of its interior (`colour`): how much of the
+   opening is greener than neutral on every shared portrait, with and without the portrait's own colours. Writes
+   `benchmarks/mouth_colour.png`.
 """
 from __future__ import annotations
 
