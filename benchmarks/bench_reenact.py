@@ -190,12 +190,6 @@ def folds(data: Path) -> list[str]:
     from generator.render.renderer import RENDERERS, make_renderer
     from likeness.errors import UserError
 
-    def e(**kw: float) -> np.ndarray:
-        out = np.zeros(len(latent.EXPRESSION))
-        for k, v in kw.items():
-            out[latent.EXPRESSION.index(k)] = v
-        return out
-
     pose0, extremes = np.zeros(len(latent.POSE)), latent.EXPRESSION_EXTREMES
     stats: dict[str, dict[str, list]] = {n: {"expr": [], "pose": []} for n in RENDERERS}
     count = 0
@@ -208,9 +202,9 @@ def folds(data: Path) -> list[str]:
         for name in RENDERERS:
             r = make_renderer(portrait, name)
             for k, v in extremes.items():
-                share = r.fold(pose0, e(**{k: v}))[1]
+                share = r.fold(pose0, _expr(**{k: v}))[1]
                 stats[name]["expr"].append((int(round(share * r.warp.shape[0] * r.warp.shape[1])), share))
-            stats[name]["pose"] += [r.fold(np.array(p), e(jaw_open=j))[1] for p in latent.POSE_LIMITS for j in (0.5, 1)]
+            stats[name]["pose"] += [r.fold(np.array(p), _expr(jaw_open=j))[1] for p in latent.POSE_LIMITS for j in (0.5, 1)]
     lines = ["## Renderer: tearing (issue #18)", "",
              f"`python benchmarks/bench_reenact.py` ({machine()}). Every one of the {count} shared portraits with a "
              "face, at 256 px: share of the warped region where the forward warp's Jacobian determinant is <= 0 (a "
@@ -240,19 +234,12 @@ def colour(data: Path) -> list[str]:
     from PIL import Image
 
     from eval.reenact import green_share
-    from generator import latent
     from generator.face.analysis import analyze, load_image
     from generator.render.mouth import LearnedMouth
     from generator.render.renderer import make_renderer
     from likeness.errors import UserError
 
-    def e(**kw: float) -> np.ndarray:
-        v = np.zeros(len(latent.EXPRESSION))
-        for k, x in kw.items():
-            v[latent.EXPRESSION.index(k)] = x
-        return v
-
-    poses = {"lips drawn back (a demo frame)": e(**TEETH), "jaw 0.3": e(jaw_open=0.3)}
+    poses = {"lips drawn back (a demo frame)": _expr(**TEETH), "jaw 0.3": _expr(jaw_open=0.3)}
     shares: dict[str, dict[str, list[float]]] = {k: {"before": [], "now": []} for k in poses}
     worst: dict[str, tuple[float, str]] = {}
     cells: dict[str, list[np.ndarray]] = {"before": [], "now": []}
@@ -322,13 +309,22 @@ def real_green_share(data: Path, seconds: float = 4.0) -> tuple[float, int, int]
 
 
 def _mouth_crop(frame: np.ndarray, lm: np.ndarray, px: int = 160) -> np.ndarray:
+    """The contact sheet's square around the lips (`eval.reenact`), `px` wide."""
     import cv2
 
-    c = lm[[61, 291, 13, 14], :2].mean(0)
-    half = 0.75 * float(np.linalg.norm(lm[61, :2] - lm[291, :2]))
-    x0, y0 = (np.clip(np.round(c - half), 0, None)).astype(int)
-    x1, y1 = np.round(c + half).astype(int)
-    return cv2.resize(frame[y0:y1, x0:x1], (px, px), interpolation=cv2.INTER_AREA)
+    from eval.reenact import _crop, _square
+
+    return cv2.resize(_crop(frame, _square(lm, frame.shape[0])), (px, px), interpolation=cv2.INTER_AREA)
+
+
+def _expr(**kw: float) -> np.ndarray:
+    """An expression vector with the named coefficients set, the rest 0."""
+    from generator import latent
+
+    v = np.zeros(len(latent.EXPRESSION))
+    for k, x in kw.items():
+        v[latent.EXPRESSION.index(k)] = x
+    return v
 
 
 def _before_after(sheet: list[tuple[str, str, np.ndarray]]) -> None:

@@ -30,6 +30,7 @@ K = 3  # exemplars blended per frame
 DEPTH_ROWS = 6.0   # mouth-frame rows over which a wider opening fades into the exemplar's depth colour
 LIP_MARGIN = 5.0   # mouth-frame px: the exemplar's own lip edge inside its landmark contour, left out
 LUMA_GAIN, CHROMA_GAIN = (0.6, 1.4), (0.93, 1.07)  # limits of the colour transfer
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB weights of brightness (Rec. 601)
 
 
 def mouth_frame(lm: np.ndarray) -> np.ndarray:
@@ -139,7 +140,7 @@ class MouthBank:
             p, rows = self.patches[i], np.arange(PATCH_H)[:, None]
             inside = (rows > self.upper[i] + LIP_MARGIN) & (rows < self.lower[i] - LIP_MARGIN)
             px = p[inside].astype(np.float32) if inside.sum() >= 8 else p.reshape(-1, 3).astype(np.float32)
-            lum = px @ np.array([0.299, 0.587, 0.114], np.float32)
+            lum = px @ LUMA
             self._depth[i] = px[lum <= np.quantile(lum, 0.25)].mean(0)
         return self._depth[i]
 
@@ -215,11 +216,10 @@ def colour_gain(target: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Per-channel gain taking an exemplar lit as `source` to a portrait lit as `target` (each `lighting`): the
     brightness from the lips (large and sharp at any resolution), the tint from the whites of the eyes (near-white
     like teeth, so free of skin tone; a painting's varnish) at half strength, as small eyes give noisy whites."""
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
     lips = np.maximum(target[0], 1.0) / np.maximum(source[0], 1.0)
     whites = np.maximum(target[1], 1.0) / np.maximum(source[1], 1.0)
-    tint = np.clip(np.sqrt(whites / float(whites @ luma)), *CHROMA_GAIN)
-    return (float(np.clip(lips @ luma, *LUMA_GAIN)) * tint).astype(np.float32)
+    tint = np.clip(np.sqrt(whites / float(whites @ LUMA)), *CHROMA_GAIN)
+    return (float(np.clip(lips @ LUMA, *LUMA_GAIN)) * tint).astype(np.float32)
 
 
 def lighting(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
@@ -246,7 +246,7 @@ def white_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     px = image[mask > 0].reshape(-1, 3).astype(np.float32)
     if len(px) < 6:
         return np.array([200.0, 190.0, 185.0], np.float32)
-    lum = px @ np.array([0.299, 0.587, 0.114], np.float32)
+    lum = px @ LUMA
     return np.median(px[lum >= np.quantile(lum, 2 / 3)], 0).astype(np.float32)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from likeness.errors import UserError
 
-from .bank import CORNER_L, CORNER_R, PATCH_H, PATCH_W
+from .bank import CORNER_L, CORNER_R, LUMA, PATCH_H, PATCH_W
 
 MODEL_PATH = Path(__file__).parent / "assets" / "mouth_net.onnx"
 RETRAIN = "retrain it with `make train-renderer`"
@@ -24,7 +24,6 @@ IN_CHANNELS = 8
 MASK_PAD = 1.5   # mouth-frame px the mask reaches beyond the inner-lip contour: the lips' inner edge is redrawn
 MIN_GAP = 0.3    # mouth-frame px: columns whose lips are closer than this have no opening
 SEAM = 2.0       # mouth-frame px either side of the lips' midline redrawn when the portrait's own mouth is open
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def opening_mask(upper: np.ndarray, lower: np.ndarray, pad: float = MASK_PAD, seam: float = 0.0) -> np.ndarray:
