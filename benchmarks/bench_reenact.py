@@ -13,6 +13,9 @@
 4. The learned mouth's training record (`mouth`), and the colours of its interior (`colour`): how much of the
    opening is greener than neutral on every shared portrait, with and without the portrait's own colours. Writes
    `benchmarks/mouth_colour.png`.
+5. Hair and background when the head moves (`hair`): the warp's stretch of the hair on every shared portrait, and
+   hair and background against real frames on every held-out clip, v3 against v3 before. Writes
+   `benchmarks/hair_before_after.png`.
 """
 from __future__ import annotations
 
@@ -183,21 +186,27 @@ def closed_reference_l1(mouth_data: Path, info: dict) -> tuple[float, float] | N
     return reference_fill_l1(*(torch.from_numpy(a) for a in (x, y, m))), onnx_l1(MODEL_PATH, x, y, m)
 
 
+def _portraits(data: Path, size: int = 256):
+    """(path, portrait) for every shared portrait in which the face analysis finds a face, in file order."""
+    from generator.face.analysis import analyze_file
+    from likeness.errors import UserError
+
+    for path in sorted((data / "portraits").iterdir()):
+        try:
+            yield path, analyze_file(path, size)
+        except UserError:
+            continue
+
+
 def folds(data: Path) -> list[str]:
     """Tearing: where the forward warp's Jacobian is <= 0 (outside the slits of the lips and eyes), per renderer."""
     from generator import latent
-    from generator.face.analysis import analyze_file
     from generator.render.renderer import RENDERERS, make_renderer
-    from likeness.errors import UserError
 
     pose0, extremes = np.zeros(len(latent.POSE)), latent.EXPRESSION_EXTREMES
     stats: dict[str, dict[str, list]] = {n: {"expr": [], "pose": []} for n in RENDERERS}
     count = 0
-    for path in sorted((data / "portraits").iterdir()):
-        try:
-            portrait = analyze_file(path, 256)
-        except UserError:
-            continue
+    for _, portrait in _portraits(data):
         count += 1
         for name in RENDERERS:
             r = make_renderer(portrait, name)
@@ -219,6 +228,116 @@ def folds(data: Path) -> list[str]:
         px = max(f[0] for f in st["expr"])
         lines.append(f"| {name} | {int((ex > 0).sum())} of {len(ex)} | {px} | {ex.mean():.5f} | {po.mean():.4f} "
                      f"| {po.max():.4f} |")
+    return lines
+
+
+HAIR_SHEET = ("lp_s9.jpg", "st_art_7.png", "lp_s42.jpg")
+
+
+def _v3_before(portrait):
+    """v3 as it was until 2026-12-07: the head ring at 1.25 face outlines, the background warped with the rest."""
+    import dataclasses
+
+    from generator.render.renderer import RENDERERS, Renderer
+
+    return Renderer(portrait, dataclasses.replace(RENDERERS["v3"], hair=False))
+
+
+def hair(data: Path, seconds: float) -> list[str]:
+    """Hair and background when the head moves: how much the warp stretches the hair (every shared portrait, head at
+    its limits) and how close hair and background come to real frames (self-reenactment on every held-out clip),
+    v3 against v3 before the hair moved with the head. Writes `benchmarks/hair_before_after.png`."""
+    import cv2
+    from PIL import Image
+    from skimage.metrics import structural_similarity
+
+    from eval.reenact import _boxes, compare, person_regions, track
+    from generator import latent
+    from generator.face.analysis import analyze_file
+    from generator.render.renderer import RENDERERS, make_renderer
+    from likeness.shared_data import RENDER_HELD_OUT
+
+    names = [*OLDEST_FIRST[:-1], "v3 before", "v3"]
+    build = {n: (lambda p, n=n: make_renderer(p, n)) for n in RENDERERS} | {"v3 before": _v3_before}
+    stretch: dict[str, list[float]] = {n: [] for n in names}
+    moved: dict[str, list[float]] = {n: [] for n in names}
+    sheet: list[np.ndarray] = []
+    count = 0
+    for path, portrait in _portraits(data):
+        count += 1
+        hair_px, far = person_regions(portrait)
+        for n in names:
+            r = build[n](portrait)
+            for pose in map(np.array, latent.POSE_LIMITS):
+                det = np.ones(hair_px.shape)
+                x0, y0, x1, y1 = r.warp.roi
+                det[y0:y1, x0:x1] = r.warp.jacobian(*r.displacements(pose, _expr())[:2])
+                if hair_px.sum() > 50:  # stretched or squeezed past 1.5x in area, folds included
+                    stretch[n].append(float(np.mean(np.abs(np.log(np.clip(det[hair_px], 1e-3, None))) > np.log(1.5))))
+                out = r.render(pose, _expr())
+                moved[n].append(float((out[far] != portrait.image[far]).any(1).mean()) if far.any() else 0.0)
+        if path.name in HAIR_SHEET:  # the head and hair (the upper 70% of the canvas), before | now at each limit
+            big = analyze_file(path, 512)
+            rs = [build[n](big) for n in ("v3 before", "v3")]
+            sheet.append(np.concatenate([r.render(np.array(p), _expr())[:360] for p in latent.POSE_LIMITS[:2]
+                                         for r in rs], 1))
+    if sheet:
+        Image.fromarray(cv2.resize(np.concatenate(sheet, 0), None, fx=0.75, fy=0.75, interpolation=cv2.INTER_AREA)).save(
+            HERE / "hair_before_after.png", optimize=True)
+
+    clips = {p.stem: p for p in (data / "real_videos").iterdir()}
+    methods = ["still", "v3 before", "v3"]
+    ssim: dict[str, dict[str, list[float]]] = {m: {k: [] for k in ("hair", "background", "face", "mouth")}
+                                               for m in methods}
+    used = [c for c in RENDER_HELD_OUT if c in clips]
+    for c in used:
+        t = track(clips[c], 512, seconds)
+        hair_px, far = person_regions(t.portrait)
+        rend = {"v3 before": _v3_before(t.portrait), "v3": make_renderer(t.portrait, "v3")}
+        per: dict[str, dict[str, list[float]]] = {m: {k: [] for k in ssim[m]} for m in methods}
+        for i, real in enumerate(t.frames):
+            face, mouth = _boxes(t.landmarks[i], 512)
+            grey = cv2.cvtColor(real, cv2.COLOR_RGB2GRAY)
+            outs = {"still": t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
+            for m, img in outs.items():
+                smap = structural_similarity(grey, cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), data_range=255, full=True)[1]
+                for k, region in (("hair", hair_px), ("background", far)):
+                    if region.sum() > 200:
+                        per[m][k].append(float(smap[region].mean()))
+                cmp = compare(real, img, face, mouth)
+                per[m]["face"].append(cmp["face_ssim"])
+                per[m]["mouth"].append(cmp["mouth_ssim"])
+        for m in methods:
+            for k, v in per[m].items():
+                if v:
+                    ssim[m][k].append(float(np.mean(v)))
+    lines = ["## Renderer: hair and background when the head moves (issue #18)", "",
+             f"`python benchmarks/bench_reenact.py --sections hair` ({machine()}). `v3 before`: v3 until 2026-12-07, "
+             "its head ring at 1.25 face outlines above the mouth, so a turning head stretched the hair beyond it and "
+             "moved the background with the rest of the warp. `v3`: the ring past the person's outline "
+             "(`renderer.hair_rings`, mediapipe's selfie segmentation, `generator.face.segment`), and every pixel "
+             "that the person covers neither in the portrait nor in the frame kept as it was "
+             "(`generator.render.backdrop`).", "",
+             f"Every one of the {count} shared portraits with a face, 256 px, the head at each of its "
+             f"{len(latent.POSE_LIMITS)} limits (`latent.POSE_LIMITS`), no expression. Hair stretched: the share of the "
+             "hair (the person outside the face outline, above the mouth) whose area the warp changes by more than "
+             "1.5x either way (its Jacobian's determinant above 1.5 or below 1/1.5, folds included); background "
+             "moved: the share of the background far from the person (8% of the canvas) that changed.", "",
+             "| renderer | hair stretched, mean over portraits and poses | worst case | background moved |",
+             "|---|---|---|---|"]
+    for n in names:
+        st = np.array(stretch[n])
+        lines.append(f"| {n} | {st.mean():.3f} | {st.max():.3f} | {np.mean(moved[n]):.3f} |")
+    lines += ["", f"Self-reenactment (as in the table above, the first {seconds:g} s, 512 px) on all {len(used)} "
+              "held-out clips of the renderer (`likeness.shared_data.RENDER_HELD_OUT`): SSIM (grey) over the "
+              "portrait's hair and over its background far from the person, against the real frames; face and "
+              "mouth SSIM as above. Mean over clips.", "",
+              "| method | hair SSIM | background SSIM | face SSIM | mouth SSIM |", "|---|---|---|---|---|"]
+    for m in methods:
+        lines.append(f"| {m} | " + " | ".join(f"{np.mean(ssim[m][k]):.4f}" for k in ("hair", "background", "face",
+                                                                                       "mouth")) + " |")
+    lines += ["", "![v3 before | v3 with the head at one limit, then at the other, " + ", ".join(
+        sorted(Path(n).stem for n in HAIR_SHEET)) + " from top to bottom](hair_before_after.png)"]
     return lines
 
 
@@ -347,7 +466,7 @@ def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--identity-seconds", type=float, default=4.0)
-    ap.add_argument("--sections", default="reenact,identity,folds,mouth,colour", help="comma-separated subset to rerun")
+    ap.add_argument("--sections", default="reenact,identity,folds,mouth,colour,hair", help="comma-separated subset to rerun")
     a = ap.parse_args()
     if not (a.data / "real_videos").is_dir():
         sys.exit(f"benchmark inputs not found under {a.data}")
@@ -362,6 +481,8 @@ def main() -> None:
         write_section("mouth", "\n".join(mouth_training()))
     if "colour" in sections:
         write_section("colour", "\n".join(colour(a.data)))
+    if "hair" in sections:
+        write_section("hair", "\n".join(hair(a.data, a.seconds)))
     print(f"wrote {RESULTS}")
 
 

@@ -155,6 +155,27 @@ def compare(real: np.ndarray, fake: np.ndarray, face: tuple, mouth: tuple) -> di
     return out
 
 
+def person_regions(portrait: "Portrait", far_px: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(hair, background) boolean masks of the portrait canvas, by the segmentation the renderer uses: the person
+    outside the face outline and above the mouth (hair, ears), and what lies more than `far_px` (default 8% of the
+    canvas) from the person (the background no head motion should move)."""
+    import cv2
+
+    from generator.face import topology as topo
+    from generator.face.segment import person_mask
+    from generator.render.backdrop import PERSON
+
+    size, lm = portrait.size, portrait.landmarks
+    person = person_mask(portrait.image) > PERSON
+    outline = np.zeros(person.shape, np.uint8)
+    cv2.fillPoly(outline, [np.round(lm[topo.FACE_OVAL, :2]).astype(np.int32)], 1)
+    face = cv2.dilate(outline, np.ones((5, 5), np.uint8)) > 0
+    above = np.arange(size)[:, None] < lm[list(topo.MOUTH_CORNERS), 1].mean()
+    r = far_px if far_px is not None else max(1, round(0.08 * size))
+    far = cv2.dilate(person.astype(np.uint8), np.ones((2 * r + 1,) * 2, np.uint8)) == 0
+    return person & ~face & above, far
+
+
 def green_share(frame: np.ndarray, lm: np.ndarray) -> tuple[float, int] | None:
     """(share, pixels): how much of the opening between the inner lips of face `lm` (one pixel in) is greener than
     neutral (CIELAB a* < 0), which a real mouth's almost never is; None where fewer than 20 pixels lie inside."""

@@ -150,3 +150,17 @@ def test_the_face_mesh_imported_alone_equals_mediapipe_imported_whole(shared, tm
     assert len(got["whole"]) == 4 and len(got["whole"][0]) == 478  # the still image, then three tracked frames
     for a, b in zip(got["whole"], got["alone"]):
         np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
+def test_the_person_is_segmented_from_the_background_in_a_painting(mona_portrait):
+    """mediapipe's selfie segmentation (in its wheel) finds the Mona Lisa's face and hair and leaves the landscape."""
+    from generator.face.segment import person_mask
+
+    p = mona_portrait
+    mask = person_mask(p.image)
+    assert mask.shape == p.image.shape[:2] and mask.dtype == np.float32
+    nose = np.round(p.landmarks[topo.NOSE[0], :2]).astype(int)
+    assert mask[nose[1], nose[0]] > 0.9
+    assert mask[:20, :20].max() < 0.1                                # the sky at the top left
+    hair = np.round(p.landmarks[topo.FACE_OVAL[0], :2] - [0, 0.1 * p.size]).astype(int)  # above the forehead
+    assert mask[max(hair[1], 0), hair[0]] > 0.5

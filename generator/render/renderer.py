@@ -13,6 +13,7 @@ from ..face.analysis import Portrait
 from ..face.expression import build_basis
 from ..face.geometry import rotation
 from ..options import RENDERER_NAMES
+from .backdrop import Backdrop
 from .mouth import LearnedMouth, PaintedMouth, RealMouth
 from .warp import MeshWarp
 
@@ -20,6 +21,9 @@ HEAD_RING = 1.25    # face-oval scale of anchors that move rigidly with the head
 STATIC_RING = 1.8   # face-oval scale of anchors that stay put (background)
 NECK_RING = {"v1": (1.08, 1.4), "v2": (1.12, 2.0)}  # the two rings below the mouth (the neck barely follows the head)
 BORDER_STEP = 64    # px between static anchors on the canvas border
+HAIR_MAX = 2.4      # v3: farthest the head ring may follow the person's silhouette (face-oval scale)
+HAIR_PAST = 0.05    # v3: the ring this far past the silhouette, so the whole outline moves with the head
+HAIR_BAND = 0.55    # v3: background kept between the moving ring and the static anchors (= STATIC_RING - HEAD_RING)
 SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth width lower
 LIPS_APART = 1.0    # px of inner-lip opening at which the exact inverse fully takes over around the lips
 IRIS_MIN_GAP = 0.5  # px: where the open lids are closer than this at an iris point (or cross), it keeps its place
@@ -64,6 +68,31 @@ def inner_lip_gap(lm: np.ndarray) -> float:
     return float(((lm[lower, :2] - lm[upper, :2]) @ down).min())
 
 
+def hair_rings(mask: np.ndarray, oval: np.ndarray, follow: np.ndarray, head: np.ndarray,
+               static: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face-oval scales (head ring, static anchors) per outline point `oval` (n, 2, canvas px): the ring moved out
+    toward where the person `mask` (`generator.face.segment`) ends, by `follow` (0..1 per point; 0 keeps `head` and
+    `static`). The hair there moves with the head, and the background beyond it, not the hair, stretches as the head
+    turns (a fixed ring at 1.25 smeared long hair into streaks). The ring stays HAIR_BAND inside the canvas, so there
+    is room to stretch before its edge."""
+    size = mask.shape[0]
+    c = oval.mean(0)
+    t = np.arange(1.0, HAIR_MAX + 1e-9, 0.02)
+    pts = c + (oval - c)[:, None] * t[None, :, None]                       # (n, len(t), 2)
+    on_canvas = ((pts >= 0) & (pts <= size - 1)).all(2)
+    xy = np.clip(np.round(pts), 0, size - 1).astype(int)
+    person = on_canvas & (mask[xy[..., 1], xy[..., 0]] > 0.5)
+    edge = t[np.where((~person).any(1), (~person).argmax(1), len(t) - 1)]       # where the person ends
+    to_canvas = np.where((~on_canvas).any(1), t[(~on_canvas).argmax(1)], np.inf)
+    k = np.minimum(edge + HAIR_PAST, to_canvas - HAIR_BAND)
+    # neighbours along the outline agree (a strand or a gap in the mask must not kink the ring): median, then mean
+    ring = np.r_[k[-2:], k, k[:2]]
+    k = np.median(np.lib.stride_tricks.sliding_window_view(ring, 5), 1)
+    k = (np.roll(k, 1) + k + np.roll(k, -1)) / 3
+    k = head + follow * np.maximum(k - head, 0.0)
+    return k, np.maximum(static, np.where(follow > 0, k + HAIR_BAND, static))
+
+
 def _soften_pressed_seam(frame: np.ndarray, face: np.ndarray) -> None:
     """In place: where the lips press past contact (their inner contours cross), the folded lip triangles draw a
     jagged seam along the mouth line; a band over it, as wide as the overlap, is replaced by a smoothed copy (pressed
@@ -91,15 +120,17 @@ def _soften_pressed_seam(frame: np.ndarray, face: np.ndarray) -> None:
 class RenderConfig:
     """Which renderer: `mouth` "learned" (the network of `generator.render.inpaint`), "bank" (real exemplar
     interiors, `generator.render.bank`) or "painted" (the v1 painter);
-    `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"."""
+    `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"; `hair`: the head ring follows the person's
+    silhouette above the mouth (`hair_rings`), so hair moves with the head."""
 
     mouth: str = "bank"
     anchors: str = "v2"
+    hair: bool = False
 
 
 #: Named renderers (`generator.options.RENDERER_NAMES`, the default first); v2 and warp-v1 are kept as the baselines
 #: of `likeness eval reenact`.
-RENDERERS = {"v3": RenderConfig(mouth="learned"), "v2": RenderConfig(),
+RENDERERS = {"v3": RenderConfig(mouth="learned", hair=True), "v2": RenderConfig(),
              "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
 
 
@@ -128,15 +159,26 @@ class Renderer:
         # v2: the head ring follows the face outline's expression (the chin cannot overrun it, a cheek cannot shear
         # past it), and the static anchors give way to it where it comes close (`_give_way`).
         self.ring_follows = cfg.anchors == "v2"
-        k = np.where(lower, neck[0], HEAD_RING)[:, None]
+        src_oval = lm[topo.FACE_OVAL, :2]
+        k, k_static = np.where(lower, neck[0], HEAD_RING), np.where(lower, neck[1], STATIC_RING)
+        if cfg.hair:
+            from ..face.segment import person_mask
+
+            person = person_mask(portrait.image)
+            # in full from halfway between the mouth and the eyes up; toward the mouth the ring comes back in, so the
+            # neck's anchors below keep their distance from it (they give way to a ring that comes close)
+            mouth_y = lm[list(topo.MOUTH_CORNERS), 1].mean()
+            eyes_y = lm[topo.RIGHT_EYE_UPPER + topo.LEFT_EYE_UPPER, 1].mean()
+            follow = np.clip(2 * (mouth_y - src_oval[:, 1]) / max(mouth_y - eyes_y, 1.0), 0.0, 1.0)
+            k, k_static = hair_rings(person, src_oval, follow, k, k_static)
+        k = k[:, None]
         # v1 put the ring at the depth of the face's centre, which can project it inside the outline (a pitched chin);
         # v2 keeps each ring point at its outline point's depth
         depth = np.ones_like(k) if cfg.anchors == "v2" else np.zeros_like(k)
         self.head_ring = centre + (oval - centre) * np.c_[k, k, depth]
         ring = self.head_ring
-        src_oval = lm[topo.FACE_OVAL, :2]
         c2 = src_oval.mean(0)
-        static = c2 + (src_oval - c2) * np.where(lower, neck[1], STATIC_RING)[:, None]
+        static = c2 + (src_oval - c2) * k_static[:, None]
         e = np.arange(-1, size + BORDER_STEP, BORDER_STEP, dtype=np.float64)
         e[-1] = size
         border = np.array([(x, y) for x in e for y in e if x in (-1, size) or y in (-1, size)])
@@ -162,6 +204,7 @@ class Renderer:
             layout[moved, 1] += SLIT_LAYOUT * width
         self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
                              slit=topo.inner_lip_loop(), layout=layout)
+        self.backdrop = Backdrop(person, self.warp.roi) if cfg.hair else None
         # v2: around the lips, where the slit opens wide, the exact inverse of the mesh replaces the fixed point;
         # triangles that span the slit (a vertex on each lip) go first, so the lips' own triangles win over them
         self.lip_tris = None
@@ -266,7 +309,8 @@ class Renderer:
         m, face = self.backward_map(pose6, expr)
         x0, y0, x1, y1 = self.warp.roi
         frame = self.portrait.image.copy()
-        frame[y0:y1, x0:x1] = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        frame[y0:y1, x0:x1] = warped if self.backdrop is None else self.backdrop.composite(warped, frame[y0:y1, x0:x1], m)
         self.mouth.paint(frame, face)
         if self.cfg.anchors == "v2":  # where the expression presses the lips, whichever map drew them
             _soften_pressed_seam(frame, self.landmarks(pose6, expr))
