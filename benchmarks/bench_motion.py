@@ -160,12 +160,14 @@ def main() -> None:
     if leaked and not a.clips:
         raise SystemExit(f"held-out clips in the DiT's or the articulation's training set: {leaked}")
     dits = {s: DiTMotion.load(audio_scale=s) for s in CFG_SWEEP}
-    unpressed = DiTMotion.load(press=False)
+    unsmoothed = DiTMotion.load(mouth_smooth=0.0)
+    unpressed = DiTMotion.load(press=False, mouth_smooth=0.0)
     motions = {
         "procedural, level only (before)": lambda f, f0, s, mo: procedural_motion(f0, Controls(), s),
         "procedural + visemes": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo),
         "articulated (learned mouth)": lambda f, f0, s, mo: procedural_motion(f, Controls(), s, mo, "learned"),
         "DiT": lambda f, f0, s, mo: dits[1.5].generate(f, Controls(), s, rest=True, mouth_open=mo),
+        "DiT, mouth not smoothed (before)": lambda f, f0, s, mo: unsmoothed.generate(f, Controls(), s, rest=True, mouth_open=mo),
         "DiT, lips not pressed (before)": lambda f, f0, s, mo: unpressed.generate(f, Controls(), s, rest=True, mouth_open=mo),
         "DiT, the portrait's lip gap left on (before)": lambda f, f0, s, mo: unpressed.generate(f, Controls(), s, rest=True),
         "DiT, closures laid over (before)": lambda f, f0, s, mo: closures_laid_over(unpressed.generate(f, Controls(), s), f, mo),
@@ -173,7 +175,7 @@ def main() -> None:
         "live, loudness only": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo, phones=False),
     }
     if a.dit_before:
-        before = DiTMotion.load(a.dit_before, press=False)
+        before = DiTMotion.load(a.dit_before, press=False, mouth_smooth=0.0)
         motions["DiT (before)"] = lambda f, f0, s, mo: before.generate(f, Controls(), s)
     order = ["real footage", "real motion, rendered", *motions]
     samples: list[np.ndarray] = []  # the clip's audio at 16 kHz, for the live rows
@@ -299,8 +301,10 @@ def main() -> None:
         "(`generator.motion.visemes.with_rest`) and the portrait's own lip gap taken off its jaw "
         "(`generator.motion.encode.from_closed_lips`: the model's mouth is relative to closed lips, the renderer's to "
         "the portrait's; the `real motion, rendered` row likewise), and lips that meet pressed together "
-        "(`generator.motion.visemes.pressed`). `DiT, lips not pressed (before)`: the same samples without the press, "
-        "as `likeness generate` ran them until 2026-12-07. `DiT, the portrait's lip gap left on (before)`: "
+        "(`generator.motion.visemes.pressed`), its mouth lightly low-passed except where the lips come near meeting "
+        "(`dit_motion.MOUTH_SMOOTH`). `DiT, mouth not smoothed (before)`: the same samples without that low-pass, as "
+        "`likeness generate` ran them until 2026-12-07. `DiT, lips not pressed (before)`: neither low-passed nor "
+        "pressed, as until 2026-12-07. `DiT, the portrait's lip gap left on (before)`: "
         "the same, the gap left on too, as until 2026-12-07. `DiT, closures laid over (before)`: the same samples with the "
         "viseme table's /p b m/ closures and rest laid over the mouth, as `likeness generate` ran it until 2026-12-06 "
         "(`bench_closures.py` shows why that was dropped). Its training latents and the `real motion, rendered` row "

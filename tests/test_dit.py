@@ -167,3 +167,23 @@ def test_the_shipped_model_presses_lips_that_meet_and_nothing_else(shipped):
     assert (lip_gap(loose[:, mouth])[changed] < CONTACT).all()  # only where the lips came (nearly) together
     assert np.array_equal(np.delete(firm, mouth[-2:], 1), np.delete(loose, mouth[-2:], 1))  # only the lips' channels
     assert (lip_gap(firm[:, mouth]) <= lip_gap(loose[:, mouth]) + 1e-6).all()
+
+
+def test_the_shipped_model_low_passes_its_mouth_but_keeps_its_closures(shipped):
+    """The sampling's frame-to-frame jitter in the mouth is smoothed (dlib follows it better), but not where the lips
+    come near meeting: a closure lasts a frame or two and the low-pass would lift it."""
+    from generator.motion.dit_motion import KEEP_CLOSING
+    from generator.motion.visemes import CONTACT, latent_columns, lip_gap
+
+    _, feats = shipped
+    raw = DiTMotion.load(press=False, mouth_smooth=0.0).generate(feats, seed=0).latent
+    low = DiTMotion.load(press=False).generate(feats, seed=0).latent
+    mouth = latent_columns()
+    assert np.array_equal(np.delete(low, mouth, 1), np.delete(raw, mouth, 1))  # the mouth only
+
+    def jitter(z):
+        return np.abs(np.diff(z[:, mouth], 2, axis=0)).mean()
+
+    assert jitter(low) < 0.8 * jitter(raw)
+    closing = lip_gap(raw[:, mouth]) < KEEP_CLOSING * CONTACT
+    assert closing.any() and np.allclose(low[closing][:, mouth], raw[closing][:, mouth])
