@@ -121,8 +121,8 @@ if sys.argv[1] == "whole":
     import mediapipe
     fm = mediapipe.solutions.face_mesh
 else:
-    from generator.face.analysis import _face_mesh_solution
-    fm = _face_mesh_solution()
+    from generator.face.analysis import mediapipe_solution
+    fm = mediapipe_solution("face_mesh")
 rgb = np.asarray(Image.open(sys.argv[2]).convert("RGB"))
 out = []
 for static in (True, False):
@@ -136,7 +136,7 @@ np.save(sys.argv[3], np.array(out, dtype=object), allow_pickle=True)
 
 @pytest.mark.slow
 def test_the_face_mesh_imported_alone_equals_mediapipe_imported_whole(shared, tmp_path):
-    """`_face_mesh_solution` skips mediapipe's package imports; the graph must run exactly as with them (lp_s38 is
+    """`mediapipe_solution` skips mediapipe's package imports; the graph must run exactly as with them (lp_s38 is
     lost when a calculator's options proto is not registered)."""
     import subprocess
     import sys

@@ -73,9 +73,9 @@ def test_blink_and_gaze_change_the_eyes(renderer):
 
 def test_background_stays_still_when_the_head_turns(renderer):
     """The background above the shoulders does not move (v3 moves the hair with the head, and the Mona Lisa's
-    reaches the canvas's top right at 256 px: there only the background away from the person counts); below the chin, v2 lets the neck
-    give way a little where the head comes close to the canvas edge (`Renderer._give_way`), so a nod cannot tear the
-    jaw line."""
+    reaches the canvas's top right at 256 px: there only the background away from the person counts); below the
+    chin, v2 lets the neck give way a little where the head comes close to the canvas edge (`Renderer._give_way`),
+    so a nod cannot tear the jaw line."""
     src = renderer.portrait.image
     out = renderer.render(np.array([0.1, 0.05, 0.03, 0.02, 0.0, 0.0]), expr())
     assert np.abs(out.astype(int) - src).mean() > 1.0          # something moved
@@ -133,7 +133,8 @@ def test_the_head_ring_follows_the_persons_outline_above_the_mouth():
     assert np.allclose(k[above], 2.0 + HAIR_PAST, atol=0.05)
     assert np.allclose(k_static[above], k[above] + HAIR_BAND)
     assert np.array_equal(k[~above], head[~above]) and np.array_equal(k_static[~above], static[~above])
-    k, _ = hair_rings(np.ones((size, size), np.float32), oval, above.astype(float), head, static)  # the person fills the canvas
+    full = np.ones((size, size), np.float32)  # the person fills the canvas
+    k, _ = hair_rings(full, oval, above.astype(float), head, static)
     ring = centre + (oval - centre) * k[:, None]
     assert (ring[above] > 0.5 * HAIR_BAND * 60).all() and (ring[above] < size - 0.5 * HAIR_BAND * 60).all()
 

@@ -5,6 +5,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,18 +69,21 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise UserError(f"cannot decode image {path}: {e}") from None
 
 
-def _face_mesh_solution():
-    """mediapipe's `solutions.face_mesh` module, imported without the package's `__init__`s, which load every
-    solution and its drawing utilities (matplotlib.pyplot): 0.4 s of every cold start for nothing we use. If
-    mediapipe was already imported whole, that import is used; otherwise `mediapipe` and its `solutions` stand in as
-    bare packages (their submodules import as usual, the package-level names are not loaded)."""
+def mediapipe_solution(name: str):
+    """mediapipe's `solutions.<name>` module (`face_mesh`, `selfie_segmentation`), imported without the package's
+    `__init__`s, which load every solution and its drawing utilities (matplotlib.pyplot): 0.4 s of every cold start
+    for nothing we use. If mediapipe was already imported whole, that import is used; otherwise `mediapipe` and its
+    `solutions` stand in as bare packages (their submodules import as usual, the package-level names are not
+    loaded). Its native logging is kept quiet."""
     import importlib
     import importlib.util
     import sys
     import types
 
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "mediapipe" in sys.modules and hasattr(sys.modules["mediapipe"], "__version__"):
-        return sys.modules["mediapipe"].solutions.face_mesh
+        return getattr(sys.modules["mediapipe"].solutions, name)
     if "mediapipe" not in sys.modules:
         spec = importlib.util.find_spec("mediapipe")
         if spec is None or not spec.submodule_search_locations:
@@ -89,13 +93,14 @@ def _face_mesh_solution():
         importlib.import_module("mediapipe.python")
         solutions = _bare_package("mediapipe.python.solutions", os.path.join(root, "python", "solutions"), types)
         sys.modules[solutions.__name__] = solutions
-        sys.modules["mediapipe.python"].solutions = solutions
-        sys.modules["mediapipe"].solutions = solutions
+        for parent in ("mediapipe.python", "mediapipe"):
+            package: Any = sys.modules[parent]
+            package.solutions = solutions
     # The face mesh graph's TensorsToFloatsCalculator options (the sigmoid on the face-presence score) are a proto
     # extension that face_mesh.py does not import; unregistered, they are dropped when the solution edits the graph,
     # raw logits are thresholded and faces are lost. The whole package imports it by way of other solutions.
     importlib.import_module("mediapipe.calculators.tensor.tensors_to_floats_calculator_pb2")
-    return importlib.import_module("mediapipe.python.solutions.face_mesh")
+    return importlib.import_module(f"mediapipe.python.solutions.{name}")
 
 
 def _bare_package(name: str, path: str, types):
@@ -108,11 +113,9 @@ class FaceMesh:
     """MediaPipe FaceMesh with irises (478 landmarks), shipped inside the mediapipe wheel."""
 
     def __init__(self, static: bool = True, max_faces: int = 4):
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self._mesh = _face_mesh_solution().FaceMesh(
+            self._mesh = mediapipe_solution("face_mesh").FaceMesh(
                 static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
                 min_detection_confidence=0.5, min_tracking_confidence=0.5)
 

@@ -2,7 +2,6 @@
 background. The renderer uses it to move the hair with the head and stretch the background instead."""
 from __future__ import annotations
 
-import os
 import threading
 import warnings
 from functools import lru_cache
@@ -14,16 +13,11 @@ _LOCK = threading.Lock()  # one graph, run by one thread at a time (the web app 
 
 @lru_cache(maxsize=1)
 def _segmenter():
-    import importlib
+    from .analysis import mediapipe_solution
 
-    from .analysis import _face_mesh_solution
-
-    _face_mesh_solution()  # mediapipe's bare packages, without the 0.4 s of its package-level imports
-    os.environ.setdefault("GLOG_minloglevel", "2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        module = importlib.import_module("mediapipe.python.solutions.selfie_segmentation")
-        return module.SelfieSegmentation(model_selection=0)
+        return mediapipe_solution("selfie_segmentation").SelfieSegmentation(model_selection=0)
 
 
 def person_mask(rgb: np.ndarray) -> np.ndarray:
