@@ -232,15 +232,22 @@ def folds(data: Path) -> list[str]:
 
 
 HAIR_SHEET = ("lp_s9.jpg", "st_art_7.png", "lp_s42.jpg")
+INSIDE = "v3, ring inside the canvas"
 
 
-def _v3_before(portrait):
-    """v3 as it was until 2026-12-07: the head ring at 1.25 face outlines, the background warped with the rest."""
+def _v3_before(portrait, **change):
+    """v3 as it was until 2026-12-07: the head ring at 1.25 face outlines, the background warped with the rest
+    (`change`: another of v3's `RenderConfig` fields as it was)."""
     import dataclasses
 
     from generator.render.renderer import RENDERERS, Renderer
 
-    return Renderer(portrait, dataclasses.replace(RENDERERS["v3"], hair=False))
+    return Renderer(portrait, dataclasses.replace(RENDERERS["v3"], **(change or {"hair": False, "off_canvas": False})))
+
+
+def _v3_inside(portrait):
+    """v3 before its ring went past the canvas edge (2026-12-07): HAIR_BAND inside it even where hair runs off it."""
+    return _v3_before(portrait, off_canvas=False)
 
 
 def hair(data: Path, seconds: float) -> list[str]:
@@ -257,8 +264,8 @@ def hair(data: Path, seconds: float) -> list[str]:
     from generator.render.renderer import RENDERERS, make_renderer
     from likeness.shared_data import RENDER_HELD_OUT
 
-    names = [*OLDEST_FIRST[:-1], "v3 before", "v3"]
-    build = {n: (lambda p, n=n: make_renderer(p, n)) for n in RENDERERS} | {"v3 before": _v3_before}
+    names = [*OLDEST_FIRST[:-1], "v3 before", INSIDE, "v3"]
+    build = {n: (lambda p, n=n: make_renderer(p, n)) for n in RENDERERS} | {"v3 before": _v3_before, INSIDE: _v3_inside}
     stretch: dict[str, list[float]] = {n: [] for n in names}
     moved: dict[str, list[float]] = {n: [] for n in names}
     sheet: list[np.ndarray] = []
@@ -286,14 +293,14 @@ def hair(data: Path, seconds: float) -> list[str]:
             HERE / "hair_before_after.png", optimize=True)
 
     clips = {p.stem: p for p in (data / "real_videos").iterdir()}
-    methods = ["still", "v3 before", "v3"]
+    methods = ["still", "v3 before", INSIDE, "v3"]
     ssim: dict[str, dict[str, list[float]]] = {m: {k: [] for k in ("hair", "background", "face", "mouth")}
                                                for m in methods}
     used = [c for c in RENDER_HELD_OUT if c in clips]
     for c in used:
         t = track(clips[c], 512, seconds)
         hair_px, far = person_regions(t.portrait)
-        rend = {"v3 before": _v3_before(t.portrait), "v3": make_renderer(t.portrait, "v3")}
+        rend = {n: build[n](t.portrait) for n in methods[1:]}
         per: dict[str, dict[str, list[float]]] = {m: {k: [] for k in ssim[m]} for m in methods}
         for i, real in enumerate(t.frames):
             face, mouth = _boxes(t.landmarks[i], 512)
@@ -317,7 +324,9 @@ def hair(data: Path, seconds: float) -> list[str]:
              "moved the background with the rest of the warp. `v3`: the ring past the person's outline "
              "(`renderer.hair_rings`, mediapipe's selfie segmentation, `generator.face.segment`), and every pixel "
              "that the person covers neither in the portrait nor in the frame kept as it was "
-             "(`generator.render.backdrop`).", "",
+             "(`generator.render.backdrop`). `" + INSIDE + "`: v3 until its ring went past the canvas edge (the "
+             "second change of 2026-12-07): the ring kept HAIR_BAND inside the canvas even where hair runs off it, so "
+             "the hair between stretched (`v3` takes the ring past the edge there, `renderer._runs_off`).", "",
              f"Every one of the {count} shared portraits with a face, 256 px, the head at each of its "
              f"{len(latent.POSE_LIMITS)} limits (`latent.POSE_LIMITS`), no expression. Hair stretched: the share of the "
              "hair (the person outside the face outline, above the mouth) whose area the warp changes by more than "

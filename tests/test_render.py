@@ -139,6 +139,52 @@ def test_the_head_ring_follows_the_persons_outline_above_the_mouth():
     assert (ring[above] > 0.5 * HAIR_BAND * 60).all() and (ring[above] < size - 0.5 * HAIR_BAND * 60).all()
 
 
+def test_the_head_ring_goes_past_the_canvas_where_hair_runs_off_it():
+    """A person running off the right edge (all of the edge within reach of the rays' exits): the rays leaving the
+    canvas there put the ring past its edge; the ring stays inside elsewhere, and everywhere without `off_canvas`."""
+    from generator.render.renderer import HAIR_BAND, hair_rings
+
+    size, centre = 400, np.array([300.0, 200.0])
+    yy, xx = np.mgrid[:size, :size]
+    mask = (((xx - 300) ** 2 + (yy - 200) ** 2 < 120**2) | (xx > 300)).astype(np.float32)
+    angles = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    oval = centre + 60 * np.c_[np.cos(angles), np.sin(angles)]
+    follow = np.ones(36)
+    head, static = np.full(36, 1.25), np.full(36, 1.8)
+    k, k_static = hair_rings(mask, oval, follow, head, static)
+    ring = centre + (oval - centre) * k[:, None]
+    right = np.abs(np.angle(np.exp(1j * angles))) < np.pi / 6  # rays leaving through the right edge, mid-way
+    assert (ring[right, 0] > size - 1).all()
+    assert np.allclose(k_static, k + HAIR_BAND)
+    assert (ring[~right & (np.abs(np.cos(angles)) < 0.5)] < size - 1).all()  # up and down: the disc ends on the canvas
+    k_in, _ = hair_rings(mask, oval, follow, head, static, off_canvas=False)
+    assert (centre[0] + (oval[right, 0] - centre[0]) * k_in[right] < size - 1).all()
+
+
+def test_hair_running_off_the_canvas_moves_with_the_head(mona_portrait):
+    """The Mona Lisa's hair runs off the canvas on the right: with the ring past the edge there, a turned head moves
+    that hair instead of stretching it (kept inside the canvas, the ring left the hair between it and the edge to stretch)."""
+    import dataclasses
+
+    from generator.render.renderer import Renderer
+
+    hair, _ = person_regions(mona_portrait)
+    edge = np.zeros_like(hair)
+    edge[:, -hair.shape[1] // 10:] = True
+    stretched = {}
+    for off in (False, True):
+        r = Renderer(mona_portrait, dataclasses.replace(RENDERERS["v3"], off_canvas=off))
+        share = []
+        for pose in latent.POSE_LIMITS[:2]:
+            det = np.ones(hair.shape)
+            x0, y0, x1, y1 = r.warp.roi
+            det[y0:y1, x0:x1] = r.warp.jacobian(*r.displacements(np.array(pose), expr())[:2])
+            share.append(np.mean(np.abs(np.log(np.clip(det[hair & edge], 1e-3, None))) > np.log(1.25)))
+        stretched[off] = np.mean(share)
+    assert RENDERERS["v3"].off_canvas
+    assert stretched[True] < 0.5 * stretched[False]
+
+
 @pytest.mark.parametrize("name", [k for k, v in RENDERERS.items() if v.anchors == "v2"])
 def test_a_head_moving_up_does_not_smear_the_canvas_edge(mona_portrait, name):
     """A frame of `make demo` (the head up, left and smaller): the neck's anchors give way and the map draws the

@@ -69,12 +69,14 @@ def inner_lip_gap(lm: np.ndarray) -> float:
 
 
 def hair_rings(mask: np.ndarray, oval: np.ndarray, follow: np.ndarray, head: np.ndarray,
-               static: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               static: np.ndarray, off_canvas: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Face-oval scales (head ring, static anchors) per outline point `oval` (n, 2, canvas px): the ring moved out
     toward where the person `mask` (`generator.face.segment`) ends, by `follow` (0..1 per point; 0 keeps `head` and
     `static`). The hair there moves with the head, and the background beyond it, not the hair, stretches as the head
     turns (a fixed ring at 1.25 smeared long hair into streaks). The ring stays HAIR_BAND inside the canvas, so there
-    is room to stretch before its edge."""
+    is room to stretch before its edge; with `off_canvas`, where hair runs off the canvas (`_runs_off`) the ring goes
+    just past the edge instead, so all of that hair moves with the head and the stretch falls outside the canvas
+    (the border's anchors that would pin it there are left out, `_pinning`)."""
     size = mask.shape[0]
     c = oval.mean(0)
     t = np.arange(1.0, HAIR_MAX + 1e-9, 0.02)
@@ -85,12 +87,56 @@ def hair_rings(mask: np.ndarray, oval: np.ndarray, follow: np.ndarray, head: np.
     edge = t[np.where((~person).any(1), (~person).argmax(1), len(t) - 1)]       # where the person ends
     to_canvas = np.where((~on_canvas).any(1), t[(~on_canvas).argmax(1)], np.inf)
     k = np.minimum(edge + HAIR_PAST, to_canvas - HAIR_BAND)
+    if off_canvas:
+        exits = c + (oval - c) * np.minimum(to_canvas, HAIR_MAX)[:, None]
+        past = _runs_off(mask, exits, HAIR_BAND * np.linalg.norm(oval - c, axis=1)) & (edge >= to_canvas)
+        k = np.where(past, to_canvas + HAIR_PAST, k)
     # neighbours along the outline agree (a strand or a gap in the mask must not kink the ring): median, then mean
     ring = np.r_[k[-2:], k, k[:2]]
     k = np.median(np.lib.stride_tricks.sliding_window_view(ring, 5), 1)
     k = (np.roll(k, 1) + k + np.roll(k, -1)) / 3
     k = head + follow * np.maximum(k - head, 0.0)
     return k, np.maximum(static, np.where(follow > 0, k + HAIR_BAND, static))
+
+
+def _runs_off(mask: np.ndarray, exits: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Per point of `exits` (n, 2, canvas px, where rays leave the canvas): does the person `mask` cover the canvas
+    edge there for `reach` px (n,) either way along it? Only then is all of what the edge cuts hair (or body): where
+    the person's outline meets the edge, a map that samples past it would draw the outline's mirror image."""
+    size = mask.shape[0]
+    edge = np.zeros(mask.shape, bool)
+    edge[:2], edge[-2:], edge[:, :2], edge[:, -2:] = True, True, True, True
+    out = np.zeros(len(exits), bool)
+    for i, ((x, y), r) in enumerate(zip(exits, reach)):
+        if not np.isfinite(x) or min(x, y, size - 1 - x, size - 1 - y) > 2:
+            continue  # the ray stays on the canvas
+        x0, y0 = max(int(x - r), 0), max(int(y - r), 0)
+        win = (slice(y0, min(int(y + r) + 1, size)), slice(x0, min(int(x + r) + 1, size)))
+        out[i] = bool((mask[win][edge[win]] > 0.5).all())
+    return out
+
+
+def _border_anchors(size: int) -> np.ndarray:
+    """Static anchors on the canvas border, every BORDER_STEP px (a pixel outside it)."""
+    e = np.arange(-1, size + BORDER_STEP, BORDER_STEP, dtype=np.float64)
+    e[-1] = size
+    return np.array([(x, y) for x in e for y in e if x in (-1, size) or y in (-1, size)])
+
+
+def _pinning(border: np.ndarray, ring: np.ndarray, static: np.ndarray, size: int, above: float,
+            deep: float) -> np.ndarray:
+    """Per border anchor: would it pin hair that the head ring moves past the canvas edge (`hair_rings`)? So it is
+    when it lies above `above` (the neck's anchors stay), more than `deep` px inside the polygon of the `static` ring
+    and less than 2 `deep` from a `ring` point (canvas px) past the edge."""
+    import cv2
+
+    past = ring[((ring < 0) | (ring > size - 1)).any(1)]
+    if not len(past):
+        return np.zeros(len(border), bool)
+    near = np.linalg.norm(border[:, None] - past[None], axis=2).min(1) < 2 * deep
+    outline = static.astype(np.float32).reshape(-1, 1, 2)
+    inside = np.array([cv2.pointPolygonTest(outline, (float(x), float(y)), True) for x, y in border])
+    return (border[:, 1] < above) & near & (inside > deep)
 
 
 def _soften_pressed_seam(frame: np.ndarray, face: np.ndarray) -> None:
@@ -121,16 +167,18 @@ class RenderConfig:
     """Which renderer: `mouth` "learned" (the network of `generator.render.inpaint`), "bank" (real exemplar
     interiors, `generator.render.bank`) or "painted" (the v1 painter);
     `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"; `hair`: the head ring follows the person's
-    silhouette above the mouth (`hair_rings`), so hair moves with the head."""
+    silhouette above the mouth (`hair_rings`), so hair moves with the head; `off_canvas`: and past the canvas edge
+    where hair runs off it."""
 
     mouth: str = "bank"
     anchors: str = "v2"
     hair: bool = False
+    off_canvas: bool = False
 
 
 #: Named renderers (`generator.options.RENDERER_NAMES`, the default first); v2 and warp-v1 are kept as the baselines
 #: of `likeness eval reenact`.
-RENDERERS = {"v3": RenderConfig(mouth="learned", hair=True), "v2": RenderConfig(),
+RENDERERS = {"v3": RenderConfig(mouth="learned", hair=True, off_canvas=True), "v2": RenderConfig(),
              "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
 
 
@@ -170,7 +218,7 @@ class Renderer:
             mouth_y = lm[list(topo.MOUTH_CORNERS), 1].mean()
             eyes_y = lm[topo.RIGHT_EYE_UPPER + topo.LEFT_EYE_UPPER, 1].mean()
             follow = np.clip(2 * (mouth_y - src_oval[:, 1]) / max(mouth_y - eyes_y, 1.0), 0.0, 1.0)
-            k, k_static = hair_rings(person, src_oval, follow, k, k_static)
+            k, k_static = hair_rings(person, src_oval, follow, k, k_static, cfg.off_canvas)
         k = k[:, None]
         # v1 put the ring at the depth of the face's centre, which can project it inside the outline (a pitched chin);
         # v2 keeps each ring point at its outline point's depth
@@ -179,12 +227,14 @@ class Renderer:
         ring = self.head_ring
         c2 = src_oval.mean(0)
         static = c2 + (src_oval - c2) * k_static[:, None]
-        e = np.arange(-1, size + BORDER_STEP, BORDER_STEP, dtype=np.float64)
-        e[-1] = size
-        border = np.array([(x, y) for x in e for y in e if x in (-1, size) or y in (-1, size)])
+        ring_px = pose.to_image(ring)[:, :2]
+        border = _border_anchors(size)
+        if cfg.off_canvas:
+            deep = 0.5 * HAIR_BAND * float(np.median(np.linalg.norm(src_oval - c2, axis=1)))
+            border = border[~_pinning(border, ring_px, static, size, lm[list(topo.MOUTH_CORNERS), 1].mean(), deep)]
         self.static = np.r_[static, border]
         self.neck = self.static[:, 1] > lm[list(topo.MOUTH_CORNERS), 1].mean()  # give way to the head's pose too
-        self.src = np.r_[lm[:, :2], pose.to_image(ring)[:, :2], self.static]
+        self.src = np.r_[lm[:, :2], ring_px, self.static]
         d = np.linalg.norm(self.static[:, None] - self.src[len(lm): len(lm) + len(ring)][None], axis=2)
         self._nearest_ring = d.argmin(1)                         # each static anchor's ring point (`_give_way`)
         self._ring_dist = d[np.arange(len(d)), self._nearest_ring]
