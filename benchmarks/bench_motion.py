@@ -225,7 +225,8 @@ def main() -> None:
 
         def rendered(z: np.ndarray, label: str | None = None, renderer=renderer, row_frames=row_frames,
                      moments=moments) -> np.ndarray:
-            frames = [renderer.render(p, e) for p, e in zip(z[:, :6], z[:, 6:])]
+            renderer.new_sequence()
+            frames = [renderer.render(p, e, sequence=True) for p, e in zip(z[:, :6], z[:, 6:])]
             if label:
                 row_frames[label] = [frames[min(i, len(frames) - 1)] for _, i in moments]
             return mouth_track(frames, Landmarks68())

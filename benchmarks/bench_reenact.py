@@ -305,7 +305,7 @@ def hair(data: Path, seconds: float) -> list[str]:
         for i, real in enumerate(t.frames):
             face, mouth = _boxes(t.landmarks[i], 512)
             grey = cv2.cvtColor(real, cv2.COLOR_RGB2GRAY)
-            outs = {"still": t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
+            outs = {"still": t.portrait.image} | {n: r.render(t.pose[i], t.expr[i], sequence=True) for n, r in rend.items()}
             for m, img in outs.items():
                 smap = structural_similarity(grey, cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), data_range=255, full=True)[1]
                 for k, region in (("hair", hair_px), ("background", far)):

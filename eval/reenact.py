@@ -218,7 +218,7 @@ def reenact_clip(t: Tracked, renderers: tuple[str, ...]) -> ClipResult:
     for i, real in enumerate(t.frames):
         face, mouth = _boxes(t.landmarks[i], size)
         real_sharp.append(_sharpness(_crop(real, mouth)))
-        outs = {STILL: t.portrait.image} | {n: r.render(t.pose[i], t.expr[i]) for n, r in rend.items()}
+        outs = {STILL: t.portrait.image} | {n: r.render(t.pose[i], t.expr[i], sequence=True) for n, r in rend.items()}
         for name, img in outs.items():
             per[name].append(compare(real, img, face, mouth))
         for name, img in [("real", real), *outs.items()]:

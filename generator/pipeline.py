@@ -144,7 +144,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         mark_s = 0.0
         with VideoWriter(unsigned, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:
             for i in range(n):
-                frame = renderer.render(motion.pose[i], motion.expr[i])
+                frame = renderer.render(motion.pose[i], motion.expr[i], sequence=True)
                 t0 = time.perf_counter()
                 frame = marker.mark(frame)
                 mark_s += time.perf_counter() - t0

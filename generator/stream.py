@@ -193,7 +193,7 @@ class LiveSession:
                 if self._writer is not None and self._last is not None:
                     self._writer.write(self._last)  # the recording keeps its timing
                 continue
-            rgb = self.marker.mark(self.renderer.render(motion.pose[k], motion.expr[k]))
+            rgb = self.marker.mark(self.renderer.render(motion.pose[k], motion.expr[k], sequence=True))
             if self._writer is not None:
                 self._writer.write(rgb)
             self._last = rgb

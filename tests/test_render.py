@@ -97,6 +97,32 @@ def test_rendering_is_deterministic(renderer):
     assert np.array_equal(renderer.render(p, e), renderer.render(p, e))
 
 
+def test_a_moving_head_blurs_over_the_shutter_and_a_still_one_does_not(mona_portrait):
+    """v3 exposes a sequence's frame over half the interval since the last (`RenderConfig.shutter`): a turning head
+    is softer than the same pose rendered alone; an unmoving one, the first frame and a new sequence are not."""
+    import cv2
+
+    r = make_renderer(mona_portrait, "v3")
+    a, b = np.array([-0.08, 0, 0, 0, 0, 0.0]), np.array([0.08, 0, 0, 0, 0, 0.0])
+    alone = r.render(b, expr())
+    assert np.array_equal(r.render(a, expr(), sequence=True), r.render(a, expr()))  # nothing before it
+    moving = r.render(b, expr(), sequence=True)
+    face = (slice(80, 200), slice(80, 180))
+
+    def detail(img: np.ndarray) -> float:
+        return float(cv2.Laplacian(cv2.cvtColor(img[face], cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
+
+    assert detail(moving) < 0.9 * detail(alone)
+    assert np.array_equal(r.render(b, expr(), sequence=True), alone)  # the head stayed where it was
+    r.new_sequence()
+    r.render(a, expr(), sequence=True)
+    r.new_sequence()
+    assert np.array_equal(r.render(b, expr(), sequence=True), alone)
+    v2 = make_renderer(mona_portrait, "v2")  # no shutter: a sequence's frames are sharp
+    v2.render(a, expr(), sequence=True)
+    assert np.array_equal(v2.render(b, expr(), sequence=True), v2.render(b, expr()))
+
+
 @pytest.mark.parametrize("yaw", [0.2, -0.2])
 def test_hair_moves_with_the_head_and_the_background_stays(mona_portrait, yaw):
     """v3 puts the head ring past the hair's outline (`hair_rings`): a turned head no longer stretches the Mona

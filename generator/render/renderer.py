@@ -28,6 +28,7 @@ SLIT_LAYOUT = 0.06  # v2 triangulates with the lower lip this share of the mouth
 LIPS_APART = 1.0    # px of inner-lip opening at which the exact inverse fully takes over around the lips
 IRIS_MIN_GAP = 0.5  # px: where the open lids are closer than this at an iris point (or cross), it keeps its place
 NOSE_TIP = 1        # FaceMesh landmark
+SHUTTER_SAMPLES = 3  # maps averaged over the shutter's opening (`RenderConfig.shutter`)
 _BLINKS = [latent.EXPRESSION.index("blink_l"), latent.EXPRESSION.index("blink_r")]
 _EYES = ((topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS),
          (topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS))
@@ -168,17 +169,19 @@ class RenderConfig:
     interiors, `generator.render.bank`) or "painted" (the v1 painter);
     `anchors` "v2" (jaw and neck anchors that cannot fold) or "v1"; `hair`: the head ring follows the person's
     silhouette above the mouth (`hair_rings`), so hair moves with the head; `off_canvas`: and past the canvas edge
-    where hair runs off it."""
+    where hair runs off it; `shutter`: the share of a frame's interval over which a frame of a sequence is exposed
+    (motion blur, `Renderer.render`; 0.5 is a film camera's 180 degrees)."""
 
     mouth: str = "bank"
     anchors: str = "v2"
     hair: bool = False
     off_canvas: bool = False
+    shutter: float = 0.0
 
 
 #: Named renderers (`generator.options.RENDERER_NAMES`, the default first); v2 and warp-v1 are kept as the baselines
 #: of `likeness eval reenact`.
-RENDERERS = {"v3": RenderConfig(mouth="learned", hair=True, off_canvas=True), "v2": RenderConfig(),
+RENDERERS = {"v3": RenderConfig(mouth="learned", hair=True, off_canvas=True, shutter=0.5), "v2": RenderConfig(),
              "warp-v1": RenderConfig(mouth="painted", anchors="v1")}
 
 
@@ -255,6 +258,7 @@ class Renderer:
         self.warp = MeshWarp(self.src, size, roi=(lo[0], lo[1], hi[0], hi[1]), n_static=len(self.static),
                              slit=topo.inner_lip_loop(), layout=layout)
         self.backdrop = Backdrop(person, self.warp.roi) if cfg.hair else None
+        self._last_map: np.ndarray | None = None  # the last frame of a sequence (`render`)
         # v2: around the lips, where the slit opens wide, the exact inverse of the mesh replaces the fixed point;
         # triangles that span the slit (a vertex on each lip) go first, so the lips' own triangles win over them
         self.lip_tris = None
@@ -353,13 +357,35 @@ class Renderer:
         face[:, :2] = moved[: len(face)]
         return m, face
 
-    def render(self, pose6: np.ndarray, expr: np.ndarray) -> np.ndarray:
+    def new_sequence(self) -> None:
+        """The next frame rendered with `sequence` starts a new one: it is not blurred from the last."""
+        self._last_map = None
+
+    def render(self, pose6: np.ndarray, expr: np.ndarray, sequence: bool = False) -> np.ndarray:
+        """One frame. `sequence`: it follows the last frame rendered with `sequence` (a video's frames in order), and
+        the warp is exposed over `cfg.shutter` of a frame's interval centred on its instant: the map averaged over
+        maps interpolated toward the last frame's and extrapolated as far the other way, so fast motion blurs as a
+        camera's does (a real video's mouth is softer than a still's wherever it moves). Centred, because a frame's
+        motion is where the face is at its instant (tracked from real frames, the middle of their exposure); an
+        exposure that ends at the instant lags it. The mouth's interior is drawn at the instant."""
         import cv2
 
         m, face = self.backward_map(pose6, expr)
         x0, y0, x1, y1 = self.warp.roi
         frame = self.portrait.image.copy()
-        warped = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        last = self._last_map
+        if sequence:
+            self._last_map = m
+        if sequence and self.cfg.shutter > 0 and last is not None:
+            acc = np.zeros((*m.shape[:2], 3), np.float32)
+            half = self.cfg.shutter / 2
+            for a in np.linspace(1 - half, 1 + half, SHUTTER_SAMPLES):
+                at = cv2.addWeighted(last, 1 - a, m, a, 0.0)
+                cv2.accumulate(cv2.remap(self.portrait.image, at, None, cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_REFLECT_101), acc)
+            warped = cv2.convertScaleAbs(acc, alpha=1 / SHUTTER_SAMPLES)
+        else:
+            warped = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         frame[y0:y1, x0:x1] = warped if self.backdrop is None else self.backdrop.composite(warped, frame[y0:y1, x0:x1], m)
         self.mouth.paint(frame, face)
         if self.cfg.anchors == "v2":  # where the expression presses the lips, whichever map drew them
