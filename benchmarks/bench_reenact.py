@@ -235,19 +235,23 @@ HAIR_SHEET = ("lp_s9.jpg", "st_art_7.png", "lp_s42.jpg")
 INSIDE = "v3, ring inside the canvas"
 
 
-def _v3_before(portrait, **change):
-    """v3 as it was until 2026-12-07: the head ring at 1.25 face outlines, the background warped with the rest
-    (`change`: another of v3's `RenderConfig` fields as it was)."""
+def _v3_with(portrait, **change):
+    """v3 with some of its `RenderConfig` fields as they were."""
     import dataclasses
 
     from generator.render.renderer import RENDERERS, Renderer
 
-    return Renderer(portrait, dataclasses.replace(RENDERERS["v3"], **(change or {"hair": False, "off_canvas": False})))
+    return Renderer(portrait, dataclasses.replace(RENDERERS["v3"], **change))
+
+
+def _v3_before(portrait):
+    """v3 as it was until 2026-12-07: the head ring at 1.25 face outlines, the background warped with the rest."""
+    return _v3_with(portrait, hair=False, off_canvas=False)
 
 
 def _v3_inside(portrait):
     """v3 before its ring went past the canvas edge (2026-12-07): HAIR_BAND inside it even where hair runs off it."""
-    return _v3_before(portrait, off_canvas=False)
+    return _v3_with(portrait, off_canvas=False)
 
 
 def hair(data: Path, seconds: float) -> list[str]:

@@ -212,13 +212,13 @@ class Renderer:
         self.ring_follows = cfg.anchors == "v2"
         src_oval = lm[topo.FACE_OVAL, :2]
         k, k_static = np.where(lower, neck[0], HEAD_RING), np.where(lower, neck[1], STATIC_RING)
+        mouth_y = lm[list(topo.MOUTH_CORNERS), 1].mean()
         if cfg.hair:
             from ..face.segment import person_mask
 
             person = person_mask(portrait.image)
             # in full from halfway between the mouth and the eyes up; toward the mouth the ring comes back in, so the
             # neck's anchors below keep their distance from it (they give way to a ring that comes close)
-            mouth_y = lm[list(topo.MOUTH_CORNERS), 1].mean()
             eyes_y = lm[topo.RIGHT_EYE_UPPER + topo.LEFT_EYE_UPPER, 1].mean()
             follow = np.clip(2 * (mouth_y - src_oval[:, 1]) / max(mouth_y - eyes_y, 1.0), 0.0, 1.0)
             k, k_static = hair_rings(person, src_oval, follow, k, k_static, cfg.off_canvas)
@@ -234,9 +234,9 @@ class Renderer:
         border = _border_anchors(size)
         if cfg.off_canvas:
             deep = 0.5 * HAIR_BAND * float(np.median(np.linalg.norm(src_oval - c2, axis=1)))
-            border = border[~_pinning(border, ring_px, static, size, lm[list(topo.MOUTH_CORNERS), 1].mean(), deep)]
+            border = border[~_pinning(border, ring_px, static, size, mouth_y, deep)]
         self.static = np.r_[static, border]
-        self.neck = self.static[:, 1] > lm[list(topo.MOUTH_CORNERS), 1].mean()  # give way to the head's pose too
+        self.neck = self.static[:, 1] > mouth_y  # give way to the head's pose too
         self.src = np.r_[lm[:, :2], ring_px, self.static]
         d = np.linalg.norm(self.static[:, None] - self.src[len(lm): len(lm) + len(ring)][None], axis=2)
         self._nearest_ring = d.argmin(1)                         # each static anchor's ring point (`_give_way`)
@@ -376,16 +376,17 @@ class Renderer:
         last = self._last_map
         if sequence:
             self._last_map = m
+        def warp(at: np.ndarray) -> np.ndarray:
+            return cv2.remap(self.portrait.image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
         if sequence and self.cfg.shutter > 0 and last is not None:
             acc = np.zeros((*m.shape[:2], 3), np.float32)
             half = self.cfg.shutter / 2
             for a in np.linspace(1 - half, 1 + half, SHUTTER_SAMPLES):
-                at = cv2.addWeighted(last, 1 - a, m, a, 0.0)
-                cv2.accumulate(cv2.remap(self.portrait.image, at, None, cv2.INTER_LINEAR,
-                                         borderMode=cv2.BORDER_REFLECT_101), acc)
+                cv2.accumulate(warp(cv2.addWeighted(last, 1 - a, m, a, 0.0)), acc)
             warped = cv2.convertScaleAbs(acc, alpha=1 / SHUTTER_SAMPLES)
         else:
-            warped = cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+            warped = warp(m)
         frame[y0:y1, x0:x1] = warped if self.backdrop is None else self.backdrop.composite(warped, frame[y0:y1, x0:x1], m)
         self.mouth.paint(frame, face)
         if self.cfg.anchors == "v2":  # where the expression presses the lips, whichever map drew them
