@@ -97,7 +97,9 @@ def render_fakes(cfg: DataConfig, reals: list[Video], tmp: Path, progress: Progr
     from PIL import Image
 
     from generator.pipeline import GenerateConfig, generate
+    from provenance.keys import load_identity
 
+    load_identity()  # every fake is signed: without a key each render would fail and be skipped as if it had no face
     speech = sorted(p for p in Path(cfg.speech).iterdir() if p.suffix.lower() in (".wav", ".mp3", ".flac", ".m4a")) \
         if cfg.speech else []
     jobs = []

@@ -2,7 +2,9 @@
 
 Each perturbation reads a video, transforms its frames and writes a real H.264 file (CRF 18 unless the
 perturbation is itself a re-encode), except `none` (the file as made) and `tamper` (a few bytes of the
-file flipped in place, as an edit that keeps the container would).
+file flipped in place, as an edit that keeps the container would). The source looks (`LOOKS`) re-make a video
+as footage from elsewhere looks (a 1990s MPEG-1 corpus, a 1080p studio master, a face-crop dataset, a GIF), in
+that format's own container and codec: a detector must not call real people fake for where their video came from.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class Perturbation:
     crf: int = 18
     description: str = ""
     visual: bool = True   # False: a file edit for the manifest check only (detectors and watermark skip it)
+    container: str = "mp4"  # "mpg" (MPEG-1 video) or "gif": the written file's suffix and codec
 
 
 def _resize(k: float):
@@ -60,6 +63,26 @@ def _fps(target: float):
     return lambda fr, fps: ([fr[int(i * fps / target)] for i in range(int(len(fr) * target / fps))], target)
 
 
+def _look(aspect: float, size: tuple[int, int], fps: float | None = None, sharpen: float = 0.0):
+    """The centre of each frame at `aspect` (width / height), resized to `size`, optionally sharpened (unsharp mask)
+    and resampled to `fps`."""
+    import cv2
+
+    def frame(f: np.ndarray) -> np.ndarray:
+        h, w = f.shape[:2]
+        cw, ch = min(w, round(h * aspect)), min(h, round(w / aspect))
+        f = f[(h - ch) // 2: (h - ch) // 2 + ch, (w - cw) // 2: (w - cw) // 2 + cw]
+        f = cv2.resize(f, size, interpolation=cv2.INTER_AREA if cw > size[0] else cv2.INTER_LANCZOS4)
+        if sharpen:
+            f = cv2.addWeighted(f, 1 + sharpen, cv2.GaussianBlur(f, (0, 0), 1.5), -sharpen, 0)
+        return f
+
+    def fn(fr, rate):
+        fr, rate = _fps(fps)(fr, rate) if fps else (fr, rate)
+        return [frame(f) for f in fr], rate
+    return fn
+
+
 _same = lambda fr, fps: (fr, fps)  # noqa: E731
 
 PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
@@ -78,11 +101,42 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
     Perturbation("fps30", _fps(30.0), 23, "frame-rate change to 30 fps (frame repeat), CRF 23"),
     Perturbation("tamper", None, description="64 bytes flipped in the middle of the file, container kept",
                  visual=False),
+    Perturbation("mpeg1-360x288", _look(360 / 288, (360, 288), 25.0), description="MPEG-1 at 360x288, 25 fps, "
+                 "900 kbit/s: a read-speech corpus of the 1990s", container="mpg"),
+    Perturbation("studio1080", _look(16 / 9, (1920, 1080), sharpen=0.6), 16,
+                 "up-scaled to 1920x1080 (Lanczos) and sharpened, CRF 16: a 1080p studio master"),
+    Perturbation("square256", _look(1.0, (256, 256)), 23, "the centre square at 256x256, CRF 23: a face-crop dataset"),
+    Perturbation("square160-crf30", _look(1.0, (160, 160)), 30, "the centre square at 160x160, CRF 30"),
+    Perturbation("gif10", _look(1.0, (320, 320), 10.0), description="an animated GIF, 320x320, 10 fps, 256 colours",
+                 container="gif"),
 )}
+#: The source looks: real footage from elsewhere, as the detector meets it (benchmarks/bench_detector.py)
+LOOKS = ("mpeg1-360x288", "studio1080", "square256", "square160-crf30", "gif10")
+
+
+def _write_other(dst: Path, frames: Frames, fps: float, container: str) -> None:
+    """Frames to an MPEG-1 (.mpg) or GIF file at `dst`, atomically."""
+    import av
+
+    h, w = frames[0].shape[:2]
+    tmp = dst.with_name(f".{dst.name}.part")
+    try:
+        with av.open(str(tmp), "w", format={"mpg": "mpeg", "gif": "gif"}[container]) as c:
+            s = c.add_stream("mpeg1video" if container == "mpg" else "gif", rate=round(fps))
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p" if container == "mpg" else "rgb8"
+            if container == "mpg":
+                s.bit_rate = 900_000
+            for f in frames:
+                c.mux(s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
+            c.mux(s.encode())
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def perturb_file(src: Path, name: str, dst: Path, max_seconds: float | None = None) -> Path:
-    """Write `src` under perturbation `name` to `dst` (.mp4) and return it."""
+    """Write `src` under perturbation `name` to `dst` and return the written path (`dst`, or `dst` with the
+    perturbation's own suffix: .mpg, .gif)."""
     from generator.video import VideoWriter, probe, read_frames
 
     p = PERTURBATIONS[name]
@@ -99,6 +153,10 @@ def perturb_file(src: Path, name: str, dst: Path, max_seconds: float | None = No
     fps = probe(src)["fps"]
     frames = list(read_frames(src, None if max_seconds is None else int(max_seconds * fps) + 1))
     frames, fps = p.frames(frames, fps)
+    if p.container != "mp4":
+        dst = dst.with_suffix(f".{p.container}")
+        _write_other(dst, frames, fps, p.container)
+        return dst
     h, w = (frames[0].shape[0] // 2) * 2, (frames[0].shape[1] // 2) * 2
     with VideoWriter(dst, fps, (w, h), crf=p.crf) as wr:
         for f in frames:

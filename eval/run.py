@@ -123,7 +123,7 @@ def _detect(state: EvalState, detectors: list, items: list[Item], perturbations:
         key = {"item": it.path.name, "group": it.group, "label": it.label, "perturbation": p}
         dst = tmp / f"{p}__{it.path.name}"
         try:
-            perturb_file(it.path, p, dst, state.cfg.seconds)
+            dst = perturb_file(it.path, p, dst, state.cfg.seconds)
         except Exception as e:  # noqa: BLE001
             state.error(f"perturb {p}", it.path.name, e)
             continue

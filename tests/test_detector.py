@@ -55,6 +55,19 @@ def test_data_is_split_by_identity(tiny_data):
     assert lm.shape == (len(z["label"]), 478, 2) and 20 < np.median(lm[..., 0]) < 108 and 20 < np.median(lm[..., 1]) < 108
 
 
+def test_data_build_without_a_signing_key_stops_before_rendering(shared, tmp_path, monkeypatch):
+    """Every fake is signed: a missing key is one clear error, not each render skipped as if it had no face."""
+    from detector.data import DataConfig, build
+    from likeness.errors import UserError
+
+    monkeypatch.setenv("LIKENESS_HOME", str(tmp_path / "home"))
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "vrt_2.mp4").symlink_to(shared / "real_videos" / "vrt_2.mp4")
+    with pytest.raises(UserError, match="no signing key"):
+        build(DataConfig(tmp_path / "real", tmp_path / "data"))
+    assert not (tmp_path / "data" / "crops.npz").exists()
+
+
 def test_crops_of_any_video_come_in_pairs_one_second_apart():
     """Whatever a video's length, its crops fit `max_crops` and most of them start a pair DT apart, so the warp
     consistency is measured on every training video as the scanner measures it (at 2.5 crops per second, say,

@@ -76,6 +76,23 @@ def test_perturbations_write_real_video_files(generated_clip, tmp_path):
 
 
 @pytest.mark.slow
+def test_source_looks_write_their_own_formats_and_leave_no_part_file(generated_clip, tmp_path):
+    from eval.perturb import LOOKS, perturb_file
+    from generator.video import probe
+
+    want = {"mpeg1-360x288": ("mpeg1video", 360, 288, 25, ".mpg"), "studio1080": ("h264", 1920, 1080, 25, ".mp4"),
+            "square256": ("h264", 256, 256, 25, ".mp4"), "square160-crf30": ("h264", 160, 160, 25, ".mp4"),
+            "gif10": ("gif", 320, 320, 10, ".gif")}
+    assert set(LOOKS) == set(want)
+    for name in LOOKS:
+        out = perturb_file(generated_clip, name, tmp_path / f"{name}.mp4", max_seconds=1.0)
+        info = probe(out)
+        assert (info["video_codec"], info["width"], info["height"], round(info["fps"]), out.suffix) == want[name], name
+        assert 0.8 <= info["duration"] <= 1.2, name
+    assert not list(tmp_path.glob(".*part"))
+
+
+@pytest.mark.slow
 def test_real_segments_keep_a_usable_soundtrack_and_drop_a_silent_one(shared, tmp_path):
     from eval.clips import cut_segments
     from generator.video import probe
