@@ -78,14 +78,15 @@ def main() -> None:
     x = speech(a.data, a.seconds)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size, phones, record in ((512, True, False), (256, True, False), (512, False, False), (512, True, True)):
-            session = LiveSession(image, LiveConfig(size=size, phones=phones),
+        for size, phones, record, blur in ((512, True, False, False), (256, True, False, False), (512, False, False, False),
+                                           (512, True, True, False), (512, True, False, True), (256, True, False, True)):
+            session = LiveSession(image, LiveConfig(size=size, phones=phones, motion_blur=blur),
                                   record=Path(tmp) / "rec.mp4" if record else None)
             stats = play(session, x)
             session.close()
-            rows.append((size, phones, record, stats))
-            print(f"{size} px{'' if phones else ' no phones'}{' recorded' if record else ''}: {stats.summary()}",
-                  flush=True)
+            rows.append((size, phones, record, blur, stats))
+            print(f"{size} px{'' if phones else ' no phones'}{' recorded' if record else ''}{' blur' if blur else ''}: "
+                  f"{stats.summary()}", flush=True)
     fid = fidelity(x)
     print(fid)
     lines = [
@@ -95,11 +96,12 @@ def main() -> None:
         f"Input: Mona Lisa (`lp_s9.jpg`) and {a.seconds:.0f} s of the shared speech clips, played into the engine in real "
         "time in 40 ms chunks (a microphone's pace); every frame rendered (the default renderer) and watermarked.",
         "",
-        "| size | lips | recording | sustained fps | frames | dropped | latency p50 | latency p95 | CPU cores |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| size | lips | recording | motion blur | sustained fps | frames | dropped | latency p50 | latency p95 | CPU cores |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for size, phones, record, s in rows:
+    for size, phones, record, blur, s in rows:
         lines.append(f"| {size}x{size} | {'phones' if phones else 'loudness'} | {'signed MP4' if record else '-'} | "
+                     f"{'on' if blur else '-'} | "
                      f"**{s.fps:.1f}** | {s.frames} | {s.dropped} | **{s.latency(50):.0f} ms** | "
                      f"{s.latency(95):.0f} ms | {s.cpu_cores:.2f} |")
     lines += [
@@ -112,7 +114,9 @@ def main() -> None:
         f"every {LIVE_EVERY} frame{'s' * (LIVE_EVERY != 1)} (`generator.phones.PhoneStream`). Behind real time, all "
         "the audio spoken so far goes to the engine at once (as the web app's engine takes it) and only the newest "
         "frames are drawn (dropped). "
-        "Goals: >= 25 fps without drops, p50 <= 250 ms (VASA-1 reports 170 ms on a GPU).",
+        "Goals: >= 25 fps without drops, p50 <= 250 ms (VASA-1 reports 170 ms on a GPU). Motion blur "
+        "(`LiveConfig.motion_blur`, the renderer's shutter that `likeness generate` uses) is off in live by default: "
+        "the rows with it show what it costs.",
         f"Streamed acoustic features equal the offline ones (largest log-mel difference {fid['mel']:.1e}). Streamed "
         f"phones, with less right context than offline (0.08 s against 0.3 s) and a running cepstral mean instead of "
         f"each block's own, give the offline viseme class on "

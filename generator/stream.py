@@ -39,6 +39,8 @@ class LiveConfig:
     controls: Controls = field(default_factory=Controls)
     max_burst: int = 3   # at most this many frames rendered per push; older ready frames are dropped (not drawn)
     phones: bool = True  # lips shaped by the live phone stream (`generator.phones.PhoneStream`), at its latency
+    motion_blur: bool = False  # the renderer's shutter (`Renderer.render(sequence=True)`): two more remaps a frame,
+                               # which at 512 px on 2 cores drop live below real time (benchmarks/RESULTS.md)
 
     def __post_init__(self) -> None:
         if not 128 <= self.size <= 1024 or self.size % 16:
@@ -193,7 +195,7 @@ class LiveSession:
                 if self._writer is not None and self._last is not None:
                     self._writer.write(self._last)  # the recording keeps its timing
                 continue
-            rgb = self.marker.mark(self.renderer.render(motion.pose[k], motion.expr[k], sequence=True))
+            rgb = self.marker.mark(self.renderer.render(motion.pose[k], motion.expr[k], sequence=self.cfg.motion_blur))
             if self._writer is not None:
                 self._writer.write(rgb)
             self._last = rgb

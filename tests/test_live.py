@@ -158,6 +158,22 @@ def test_a_session_behind_real_time_drops_frames_instead_of_falling_further_behi
     assert [f.index for f in frames] == [22, 23] and s.dropped == 22
 
 
+def test_live_draws_plain_frames_unless_asked_for_motion_blur(mona_lisa, speech):
+    """Off by default (it costs real time at 512 px): each frame is the renderer's single warp, as `render` without a
+    sequence draws it; with `motion_blur` a moving frame is exposed from the last one."""
+    def frames(blur: bool) -> list:
+        s = LiveSession(mona_lisa, LiveConfig(size=128, phones=False, motion_blur=blur))
+        return [f.rgb for i in range(0, RATE, 640) for f in s.push(speech[i: i + 640])]
+
+    plain, blurred = frames(False), frames(True)
+    for blur, got in ((False, plain), (True, blurred)):
+        s = LiveSession(mona_lisa, LiveConfig(size=128, phones=False, motion_blur=blur))
+        motion = s.motion.step(s.stream.push(speech[:RATE]))
+        want = [s.marker.mark(s.renderer.render(motion.pose[k], motion.expr[k], sequence=blur)) for k in range(11)]
+        assert np.array_equal(got[10], want[10]), blur
+    assert not np.array_equal(want[10], s.marker.mark(s.renderer.render(motion.pose[10], motion.expr[10])))
+
+
 def test_no_keys_no_session(mona_lisa, tmp_path, monkeypatch):
     monkeypatch.setenv("LIKENESS_HOME", str(tmp_path / "nokeys"))
     with pytest.raises(UserError, match="likeness keys init"):
