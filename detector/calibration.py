@@ -1,5 +1,5 @@
 """From logits to probabilities: Platt scaling of frame logits, and video calibrations that weigh the mean
-frame logit together with video-level cues (`mouth`: the mouth network's mean logit, `temporal`: warp
+frame logit together with video-level cues (`mouth`: the mouth network's pooled logit, `temporal`: warp
 consistency, `reference`: the logit of a rendering of the same face), fitted on validation data.
 
 Both classes weigh the same in every fit, so P = 0.5 means even odds whatever the mix of real and generated

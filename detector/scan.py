@@ -15,9 +15,10 @@ import numpy as np
 
 from likeness.errors import UserError
 
-SCHEMA_VERSION = 6  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default;
+SCHEMA_VERSION = 7  # 2: reference_logit; 3: temporal_consistency; 4: face_motion, temporal cue on by default;
                     # 5: most_suspicious (the face that scored highest), threshold set for a false-positive rate;
-                    # 6: mouth_logit (the mouth network's mean logit, detector.mouth), part of the verdict
+                    # 6: mouth_logit (the mouth network's mean logit, detector.mouth), part of the verdict;
+                    # 7: mouth_logit pooled over the least suspicious quarter of frames (detector.mouth.pool)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class ScanResult:
     temporal_consistency: float | None = None  # warp consistency of the face over 1 s (detector.temporal; None: not
                                                # measured: switched off, too short, or a face that does not move)
     face_motion: float | None = None  # the face's own (non-rigid) motion over 1 s, px in its 128 px crop (None: not measured)
-    mouth_logit: float | None = None      # the mouth network's mean logit over the sampled faces (detector.mouth;
+    mouth_logit: float | None = None      # the mouth network's logit pooled over the sampled faces (detector.mouth.pool;
                                           # None: the checkpoint has none)
     reference_logit: float | None = None  # the detector's logit on a rendering of this face (None: not used)
     most_suspicious: dict | None = None   # the frame that scored highest ({"t", "faces", "probability_fake"}) and its
@@ -178,6 +179,7 @@ class Scanner:
         """The verdict on `faces` (from `sample`; one sampling can be scored by scanners with different settings)."""
         from . import temporal
         from .faces import count_tracks
+        from .mouth import pool
 
         t0 = time.perf_counter() if t0 is None else t0
         path, frames, first_face = Path(path), faces.frames, faces.first_face
@@ -199,7 +201,7 @@ class Scanner:
             local, motion = self._temporal(faces)  # per frame with a face: the pair it starts (NaN: none)
             video_cue, res.face_motion = temporal.summary(local, motion), _finite(temporal.face_motion(motion))
             res.temporal_consistency = _finite(video_cue)
-            res.mouth_logit = _finite(per_frame_mouth.mean())
+            res.mouth_logit = _finite(pool(per_frame_mouth))
             res.reference_logit = self._reference(first_face)
             cues = {"mouth": res.mouth_logit, "temporal": res.temporal_consistency, "reference": res.reference_logit}
             res.probability_fake = float(self.detector.calibrated(per_frame.mean(), cues))
@@ -207,7 +209,7 @@ class Scanner:
 
             def score(m: np.ndarray) -> float:  # frames `m`, with their own stretch's cues where measured
                 near = temporal.summary(local[m], motion[m])
-                here = {**cues, "mouth": _finite(per_frame_mouth[m].mean())}
+                here = {**cues, "mouth": _finite(pool(per_frame_mouth[m]))}
                 return float(self.detector.calibrated(per_frame[m].mean(), here if np.isnan(near) else {**here, "temporal": near}))
 
             res.frames = [{"t": round(f.t, 3), "faces": len(f.crops), "probability_fake": score(np.arange(len(with_face)) == i)}

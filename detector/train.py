@@ -421,15 +421,17 @@ def scanner_p(detector, mean_logits: np.ndarray, cues: dict[str, np.ndarray] | N
 
 
 def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Per video of `c` (in `video_scores` order): the mouth network's mean logit (where the detector has one), its
+    """Per video of `c` (in `video_scores` order): the mouth network's pooled logit (`detector.mouth.pool`, where the detector has one), its
     warp consistency (detector.temporal), its excess over real footage with the same face motion (where the
     detector has the norm) and, where its reference rendering is at hand, the logit on it; NaN where a cue cannot
     be measured."""
     consistency, motion = warp_stats(c)
     cues = {"temporal": consistency}
     if detector.mouth is not None:
+        from .mouth import pool
+
         m = detector.mouth_logits(c.x, c.landmarks.astype(np.float32))
-        cues["mouth"] = video_scores(c, m)[2]
+        cues["mouth"] = np.array([pool(m[c.video == v]) for v in np.unique(c.video)])
     if detector.norm is not None:
         cues["excess"] = detector.norm.excess(consistency, motion)
     if refs:

@@ -245,6 +245,17 @@ def test_standardised_calibration_counts_each_feature_in_real_footage_deviations
     assert with_ref.cue_weights[0] < 0 < with_ref.weight and np.isclose(with_ref.weight / -with_ref.cue_weights[0], 0.5)
 
 
+def test_mouth_pooling_reads_a_video_by_its_least_suspicious_frames():
+    from detector.mouth import pool
+
+    real_with_bursts = np.r_[np.full(15, -3.0), np.full(5, 5.0)]  # a few frames that look made
+    made = np.random.default_rng(0).normal(1.0, 0.5, 20)             # every frame made, some less obviously
+    assert pool(real_with_bursts) == -3.0 and real_with_bursts.mean() == -1.0
+    assert pool(made) > pool(real_with_bursts)
+    assert pool(np.array([2.0])) == 2.0 and pool(np.array([4.0, 1.0, 3.0])) == 1.0  # at least one frame
+    assert pool(made[::-1]) == pool(made) and np.isnan(pool(np.zeros(0)))
+
+
 def test_mouth_patch_is_centred_on_the_lips(mona_lisa):
     """The mouth view cut from a real face crop (real mediapipe): the lips' centre lands mid-patch, every lip point
     inside it, the eyes outside; patches are MOUTH px square."""
@@ -355,7 +366,7 @@ def test_scan_json_schema_and_bad_inputs(shipped, shared, mona_lisa, tmp_path):
              "--csv", table)
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert len(rows) == 5 and all(row["schema"] == 6 for row in rows)  # speech.wav once, though named twice
+    assert len(rows) == 5 and all(row["schema"] == 7 for row in rows)  # speech.wav once, though named twice
     keys = {"file", "status", "verdict", "probability_fake", "threshold", "frames_sampled", "frames_with_face", "frames",
             "face_tracks", "timeline", "provenance", "temporal_consistency", "face_motion", "reference_logit", "error",
             "seconds_scanned", "scan_time_s", "most_suspicious"}

@@ -84,7 +84,7 @@ def test_scan_returns_the_same_numbers_as_the_cli(server, shared):
     api = j["result"][0]
     cli = json.loads(subprocess.run([sys.executable, "-m", "likeness", "scan", str(clip), "--json"], cwd=ROOT,
                                     capture_output=True, text=True, check=True).stdout)
-    assert api["schema"] == cli["schema"] == 6 and set(api) == set(cli)
+    assert api["schema"] == cli["schema"] == 7 and set(api) == set(cli)
     for k in ("probability_fake", "verdict", "face_tracks", "frames_sampled", "timeline"):
         assert api[k] == cli[k], k
     assert api["provenance"]["verdict"] == cli["provenance"]["verdict"] == "no_provenance"
