@@ -153,10 +153,10 @@ def look_rows(scanner: Scanner, videos: list[tuple[Path, str, int, str]], tmp: P
     out = []
     for i, (path, source, label, _) in enumerate(videos):
         for look in ("none", *LOOKS):
-            src = perturb_file(path, look, tmp / f"look_{i}{path.suffix if look == 'none' else '.mp4'}",
-                               max_seconds=scanner.cfg.max_seconds)
+            src = path if look == "none" else perturb_file(path, look, tmp / f"look_{i}.mp4", scanner.cfg.max_seconds)
             r = scanner.scan_file(src)
-            src.unlink()
+            if src != path:
+                src.unlink()
             out.append({"file": path.name, "source": source, "label": label, "look": look, "p": r.probability_fake,
                         "threshold": r.threshold})
         print(f"looks {i + 1}/{len(videos)} {path.name}", flush=True)

@@ -94,10 +94,11 @@ def load_crops(data: Path, marked_real: bool) -> tuple[Crops, Crops, dict, tuple
             (z["crops"][real_test], z["crops_marked"][real_test]))
 
 
-def video_scores(c: Crops, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pool frame logits per video (mean): (videos, labels, pooled logits)."""
+def video_scores(c: Crops, logits: np.ndarray, pool: Callable[[np.ndarray], float] = np.mean
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pool frame logits per video (`pool`, the mean unless given): (videos, labels, pooled logits)."""
     vids = np.unique(c.video)
-    return vids, np.array([c.label[c.video == v][0] for v in vids]), np.array([logits[c.video == v].mean() for v in vids])
+    return vids, np.array([c.label[c.video == v][0] for v in vids]), np.array([pool(logits[c.video == v]) for v in vids])
 
 
 @dataclass
@@ -431,7 +432,7 @@ def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) ->
         from .mouth import pool
 
         m = detector.mouth_logits(c.x, c.landmarks.astype(np.float32))
-        cues["mouth"] = np.array([pool(m[c.video == v]) for v in np.unique(c.video)])
+        cues["mouth"] = video_scores(c, m, pool)[2]
     if detector.norm is not None:
         cues["excess"] = detector.norm.excess(consistency, motion)
     if refs:

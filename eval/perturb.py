@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 
@@ -114,18 +114,24 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
 LOOKS = ("mpeg1-360x288", "studio1080", "square256", "square160-crf30", "gif10")
 
 
+#: container -> (PyAV format, codec, pixel format, bit rate or None for the codec's own)
+_OTHER = {"mpg": ("mpeg", "mpeg1video", "yuv420p", 900_000), "gif": ("gif", "gif", "rgb8", None)}
+
+
 def _write_other(dst: Path, frames: Frames, fps: float, container: str) -> None:
     """Frames to an MPEG-1 (.mpg) or GIF file at `dst`, atomically."""
     import av
+    from av.video.stream import VideoStream
 
+    fmt, codec, pix, bit_rate = _OTHER[container]
     h, w = frames[0].shape[:2]
     tmp = dst.with_name(f".{dst.name}.part")
     try:
-        with av.open(str(tmp), "w", format={"mpg": "mpeg", "gif": "gif"}[container]) as c:
-            s = c.add_stream("mpeg1video" if container == "mpg" else "gif", rate=round(fps))
-            s.width, s.height, s.pix_fmt = w, h, "yuv420p" if container == "mpg" else "rgb8"
-            if container == "mpg":
-                s.bit_rate = 900_000
+        with av.open(str(tmp), "w", format=fmt) as c:
+            s = cast(VideoStream, c.add_stream(codec, rate=round(fps)))
+            s.width, s.height, s.pix_fmt = w, h, pix
+            if bit_rate:
+                s.bit_rate = bit_rate
             for f in frames:
                 c.mux(s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
             c.mux(s.encode())

@@ -192,6 +192,7 @@ class LiveSession:
             i = first + k
             if k < len(new) - self.cfg.max_burst:  # behind real time: skip drawing all but the newest frames
                 self.dropped += 1
+                self.renderer.new_sequence()  # a blurred frame after a gap must not smear across it
                 if self._writer is not None and self._last is not None:
                     self._writer.write(self._last)  # the recording keeps its timing
                 continue
