@@ -225,3 +225,31 @@ def test_a_head_moving_up_does_not_smear_the_canvas_edge(mona_portrait, name):
         return np.abs(np.diff(img[-8:].astype(float), axis=0)).mean()
 
     assert detail(out) > 0.7 * detail(mona_portrait.image)
+
+
+@pytest.mark.parametrize("h, w", [(507, 512), (333, 250), (9, 7)])
+def test_the_pose_field_is_area_averaged_as_cv2_does(h, w):
+    import cv2
+
+    from generator.render.warp import _area_matrix
+
+    img = np.random.default_rng(0).random((h, w)).astype(np.float32)
+    small = (h // 4, w // 4) if h >= 4 and w >= 4 else (1, 1)
+    mine = _area_matrix(h, small[0]) @ img @ _area_matrix(w, small[1]).T
+    np.testing.assert_allclose(mine, cv2.resize(img, small[::-1], interpolation=cv2.INTER_AREA), atol=1e-5)
+
+
+def test_the_exact_inverse_undoes_an_affine_motion():
+    from generator.render.warp import MeshWarp
+
+    ys, xs = np.mgrid[8:57:8, 8:57:8]
+    src = np.c_[xs.ravel(), ys.ravel()].astype(np.float64)
+    warp = MeshWarp(src, 64)
+    a = np.array([[1.3, 0.2], [-0.1, 1.1]])
+    centre = np.array([32.0, 32.0])
+    moved = (src - centre) @ a.T + centre
+    m = np.zeros((*warp.shape, 2), np.float32)
+    warp.exact_inverse(moved, np.arange(len(warp.simplices)), m)
+    py, px = np.mgrid[24:41, 24:41]  # well inside the moved mesh, past the feather
+    want = (np.stack([px, py], -1) - centre) @ np.linalg.inv(a).T + centre
+    np.testing.assert_allclose(m[py, px], want, atol=1e-3)

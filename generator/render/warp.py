@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 MAX_EXTRAPOLATION_PX = 1.5  # how far beyond its triangle (source px) a rasterised pixel may be mapped by it
+RASTER_SLACK_PX = 1.0       # how far outside a triangle the centre of a pixel that cv2.fillPoly draws for it can lie
 
 
 class MeshWarp:
@@ -49,10 +50,15 @@ class MeshWarp:
         self._w = sp.csr_matrix((bary.ravel(), (rows, tri.simplices[simplex[inside]].ravel())),
                                 shape=(len(pts), len(src)), dtype=np.float32)
         self._grid = np.dstack([xs, ys]).astype(np.float32)
+        self._local_grid = self._grid - np.array([x0, y0], np.float32)
         self.shape = (y1 - y0, x1 - x0)
         # How much each pixel belongs to moving vertices (the last n_static never move): gates the smoothed field.
         moving = np.r_[np.ones(len(src) - n_static), np.zeros(n_static)].astype(np.float32)
-        self._moving = (self._w @ moving).reshape(*self.shape, 1)
+        self._moving = np.repeat((self._w @ moving).reshape(*self.shape, 1), 2, axis=2)
+        # the pose field is low-passed at a quarter of the size: the same sparse product, area-averaged beforehand
+        h, w = self.shape
+        self._small = (max(h // 4, 1), max(w // 4, 1))
+        self._w_small = (sp.kron(_area_matrix(h, self._small[0]), _area_matrix(w, self._small[1])) @ self._w).tocsr()
 
     def flipped(self, disp: np.ndarray) -> np.ndarray:
         """Boolean per triangle: does moving the vertices by `disp` turn it over?"""
@@ -91,13 +97,13 @@ class MeshWarp:
         """The sharp field of `disp` and the low-passed, gated field of `smooth_disp` (None without one)."""
         import cv2
 
+        sharp = (self._w @ disp.astype(np.float32)).reshape(*self.shape, 2)
         if smooth_disp is None:
-            return (self._w @ disp.astype(np.float32)).reshape(*self.shape, 2), None
-        both = (self._w @ np.c_[disp, smooth_disp].astype(np.float32)).reshape(*self.shape, 4)
-        h, w = self.shape
-        small = cv2.resize(both[..., 2:], (max(w // 4, 1), max(h // 4, 1)), interpolation=cv2.INTER_AREA)
+            return sharp, None
+        small = (self._w_small @ smooth_disp.astype(np.float32)).reshape(*self._small, 2)
         small = cv2.GaussianBlur(small, (0, 0), self.smooth_px / 4)
-        return both[..., :2], cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * self._moving
+        h, w = self.shape
+        return sharp, cv2.multiply(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), self._moving)
 
     def backward_map(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None,
                      at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -108,11 +114,12 @@ class MeshWarp:
         import cv2
 
         sharp, smooth = self._fields(disp, smooth_disp)
-        d = sharp if smooth is None else sharp + smooth
+        d = sharp if smooth is None else cv2.add(sharp, smooth)
         origin = np.array(self.roi[:2], np.float32)
-        m = self._grid - d
+        at_m = d  # the field where the map samples the source, iterated in ROI coordinates (all arrays (h, w, 2))
         for _ in range(self.iters - 1):
-            m = self._grid - cv2.remap(d, m - origin, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            at_m = cv2.remap(d, self._local_grid - at_m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        m = self._grid - at_m
         if at is None:
             return m, None
         moved = self.src[at] + disp[at]
@@ -145,27 +152,38 @@ class MeshWarp:
         polys = np.round((dst - (x0, y0)) * 16).astype(np.int32)
         for t in range(len(polys)):
             cv2.fillPoly(ids, polys[t: t + 1], t, cv2.LINE_8, 4)
-        ys, xs = np.nonzero(ids >= 0)
-        k = ids[ys, xs]
-        pts = np.c_[xs + x0, ys + y0].astype(np.float64)
-        bary, det = _barycentric(moved, self.simplices[tris[k]], pts)
-        ok = np.abs(det) > 1e-6           # a triangle collapsed to a line has no inverse: keep the fixed point
-        s = np.einsum("ij,ijk->ik", bary, src[k])
+        drawn = ids >= 0
+        # each triangle's barycentric weights and source point as affine functions of the output pixel (x, y, 1); the
+        # last, all zero, stands for the box's undrawn pixels. A triangle collapsed to a line (doubled signed area
+        # near 0) has no inverse: its pixels keep the fixed point.
+        corners = np.concatenate([dst, np.ones((len(tris), 3, 1))], 2).transpose(0, 2, 1)  # a vertex per column
+        ok = np.abs(np.linalg.det(corners)) > 1e-6
+        to_bary = np.zeros((len(tris) + 1, 3, 3))
+        to_bary[:-1][ok] = np.linalg.inv(corners[ok])
+        to_src = np.einsum("tvi,tvj->tij", np.concatenate([src, np.zeros((1, 3, 2))]), to_bary)
+        ys, xs = (v[..., None] for v in np.mgrid[y0:y1, x0:x1].astype(np.float64))
+        k = np.where(drawn, ids, len(tris))
+        coef = np.concatenate([to_bary.reshape(-1, 9), to_src.reshape(-1, 6)], 1)[k]  # five rows of (x, y, 1)
+        lin = coef[..., 0::3] * xs + coef[..., 1::3] * ys + coef[..., 2::3]
+        bary, s = lin[..., :3], lin[..., 3:]
         # a pixel the rasteriser counts in whose centre lies just outside a sliver would extrapolate far beyond it (a
         # stray dot of the slit or the chin): where that lands more than MAX_EXTRAPOLATION_PX from what the
         # triangle's nearest point maps to, the nearest point is sampled instead (zero motion stays exact)
-        out = np.flatnonzero(bary.min(1) < 0)  # the few pixels drawn outside their triangle
-        kk = k[out]
-        near = _barycentric(moved, self.simplices[tris[kk]], _nearest_on_triangles(pts[out], dst[kk]))[0]
-        s_near = np.einsum("ij,ijk->ik", near, src[kk])
-        far = np.linalg.norm(s[out] - s_near, axis=1) > MAX_EXTRAPOLATION_PX
-        s[out[far]] = s_near[far]
+        # the few pixels drawn outside their triangle (within RASTER_SLACK_PX of it), of triangles whose inverse
+        # stretches that far by more than the limit (the Frobenius norm bounds the stretch): only slivers
+        risky = np.sqrt((to_src[:, :, :2] ** 2).sum((1, 2))) * RASTER_SLACK_PX > MAX_EXTRAPOLATION_PX
+        oy, ox = np.nonzero(drawn & risky[k] & (np.minimum(np.minimum(bary[..., 0], bary[..., 1]), bary[..., 2]) < 0))
+        kk = k[oy, ox]
+        q = _nearest_on_triangles(np.c_[ox + x0, oy + y0].astype(np.float64), dst[kk])
+        s_near = np.einsum("nij,nj->ni", to_src[kk, :, :2], q) + to_src[kk, :, 2]
+        far = np.linalg.norm(s[oy, ox] - s_near, axis=1) > MAX_EXTRAPOLATION_PX
+        s[oy[far], ox[far]] = s_near[far]
         # the exact inverse takes over from the fixed point gradually, over `feather_px` inside the outline of its
         # triangles' union, so the seam where the two meet is not a step in the map (a jagged line around the lips)
-        union = (ids >= 0).astype(np.uint8)
-        wgt = strength * np.clip(cv2.distanceTransform(union, cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)[ys[ok], xs[ok], None]
-        at = (ys[ok] + y0 - self.roi[1], xs[ok] + x0 - self.roi[0])
-        m[at] = wgt * s[ok] + (1 - wgt) * m[at]
+        wgt = strength * np.clip(cv2.distanceTransform(drawn.astype(np.uint8), cv2.DIST_L2, 3) / feather_px, 0.0, 1.0)
+        wgt *= np.r_[ok, False][k]
+        box = m[y0 - self.roi[1]: y1 - self.roi[1], x0 - self.roi[0]: x1 - self.roi[0]]
+        box += wgt[..., None] * (s - box)
 
     def jacobian(self, disp: np.ndarray, smooth_disp: np.ndarray | None = None) -> np.ndarray:
         """(h, w) determinant of the forward map x -> x + D(x) at each ROI pixel; <= 0 where the warp folds."""
@@ -173,6 +191,21 @@ class MeshWarp:
         dxx, dxy = np.gradient(d[..., 0], axis=1), np.gradient(d[..., 0], axis=0)
         dyx, dyy = np.gradient(d[..., 1], axis=1), np.gradient(d[..., 1], axis=0)
         return (1 + dxx) * (1 + dyy) - dxy * dyx
+
+
+def _area_matrix(n: int, m: int):
+    """(m, n) sparse matrix that resizes a line of `n` samples to `m` by area averaging, as cv2.INTER_AREA does."""
+    import scipy.sparse as sp
+
+    edges = np.arange(m + 1) * (n / m)
+    rows, cols, vals = [], [], []
+    for i in range(m):
+        j = np.arange(int(np.floor(edges[i])), min(int(np.ceil(edges[i + 1])), n))
+        overlap = np.minimum(j + 1, edges[i + 1]) - np.maximum(j, edges[i])
+        rows += [i] * len(j)
+        cols += list(j)
+        vals += list(overlap / (n / m))
+    return sp.csr_matrix((vals, (rows, cols)), shape=(m, n), dtype=np.float32)
 
 
 def _nearest_on_triangles(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
