@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.ndarray:
-    """One random chain of upload degradations applied to an RGB uint8 crop (each step with probability p)."""
+def degrade(img: np.ndarray, rng: np.random.Generator, p: float = 0.5, reframe: bool = True) -> np.ndarray:
+    """One random chain of upload degradations applied to an RGB uint8 crop (each step with probability p);
+    `reframe` False leaves out the re-framing crop and the mirror flip, so the face's landmarks stay where they were."""
     import cv2
 
     h, w = img.shape[:2]
     x = img
-    if rng.random() < p:  # crop and rescale (re-framing)
+    if reframe and rng.random() < p:  # crop and rescale (re-framing)
         k = rng.uniform(0.85, 1.0)
         ch, cw = int(h * k), int(w * k)
         y0, x0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
@@ -39,6 +40,6 @@ def degrade(img: np.ndarray, rng: np.random.Generator, p: float = 0.5) -> np.nda
     if rng.random() < p:  # block-transform re-compression (JPEG stands in for H.264 and MPEG-1 intra frames)
         ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(x[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 95))])
         x = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
-    if rng.random() < 0.5:
+    if reframe and rng.random() < 0.5:
         x = x[:, ::-1]
     return np.ascontiguousarray(x)

@@ -137,4 +137,5 @@ def threshold_meaning(checkpoint: Path | None = None) -> str:
     if "threshold_fpr" not in info:
         return "the threshold is the checkpoint's even-odds point."
     return (f"set so that at most {info['threshold_fpr']:.0%} of real videos score above it, on "
-            f"{info['threshold_real_videos']} videos of {info['threshold_real_people']} people the detector never trained on.")
+            f"{info['threshold_real_videos']} videos of {info['threshold_real_people']} people the detector never trained on"
+            + (f", each also in {info['threshold_looks']} degraded looks." if info.get("threshold_looks") else "."))

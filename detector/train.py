@@ -33,6 +33,7 @@ class TrainConfig:
                                     # real crop, was blending done; a training-only head on the last feature map
     hold_out: tuple[str, ...] = ()  # generator folds (detector.sources.FOLDS) left out of training and validation
     fpr: float = 0.05               # the verdict threshold: at most this share of validation real videos score above it
+    looks: int = 4                  # and of as many copies of each, each in one chain of upload degradations (`in_looks`)
     reference: bool = True          # fit the experimental `--reference` calibration (renders every validation video)
     ref_beta: float = 0.5           # logged: val frame AUC of logit - ref_beta * the video's reference logit
     val_fraction: float = 0.2       # of training identities, for checkpoint choice and calibration
@@ -70,6 +71,9 @@ class Crops:
 
     def take(self, m: np.ndarray) -> "Crops":
         return Crops(*(getattr(self, f)[m] for f in self.__dataclass_fields__))
+
+    def __add__(self, other: "Crops") -> "Crops":
+        return Crops(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in self.__dataclass_fields__))
 
 
 def crops_of(z, images: str = "crops") -> tuple[Crops, np.ndarray]:
@@ -269,11 +273,15 @@ def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dic
         real["excess"] = _mean_sd(detector.norm.excess(consistency, motion))
     detector.videos = fit_video_calibrations(va_v, val_logits[footage], va_cues, real,
                                              cfg.verdict_face or detector.mouth is None)
-    detector.threshold, real_val_p = verdict_threshold(detector, va_v, val_logits[footage], va_cues, cfg.fpr)
+    looks = in_looks(va_v.take(va_v.label == 0), cfg.looks, cfg.seed)
+    detector.threshold, real_val_p = verdict_threshold(
+        detector, va_v + looks, np.r_[val_logits[footage], detector.logits(looks.x)],
+        video_cues(detector, va_v + looks, val_refs), cfg.fpr)
     curves = held_out_curves(detector, data.test, video_cues(detector, data.test, test_refs))
     info = {**info, "data_sha256": data.index["data_sha256"], "crops_sha256": data.index.get("crops_sha256"), "mark_real": cfg.mark_real,
             "hold_out": list(cfg.hold_out), "train_folds": sorted(set(data.train.fold.tolist()) - {"real"}),
-            "threshold": detector.threshold, "threshold_fpr": cfg.fpr, "threshold_real_videos": len(real_val_p),
+            "threshold": detector.threshold, "threshold_fpr": cfg.fpr, "threshold_real_videos": len(real_val_p) // (1 + cfg.looks),
+            "threshold_looks": cfg.looks,
             "threshold_real_people": int(len(np.unique(va_v.identity[va_v.label == 0]))),
             "norm_real_videos": int(len(np.unique(real_train.video))),
             "test_identities": data.index["test_identities"], "val_identities": sorted(np.unique(va.identity).tolist()),
@@ -336,6 +344,21 @@ def batch_images(c: Crops, idx: np.ndarray, sbi: float, rng: np.random.Generator
         out.append(degrade(img, rng))
         masks.append(mask)
     return np.stack(out), c.label[idx].astype(np.float32), np.stack(masks).astype(np.float32)
+
+
+def in_looks(c: Crops, copies: int, seed: int = 0) -> Crops:
+    """`copies` re-made copies of every video of `c`, each in one random chain of upload degradations
+    (`detector.augment.degrade`, without re-framing, so the landmarks stay true) that is the same for all its frames:
+    the many looks real footage arrives in, for the verdict threshold to hold on, not only the few at hand."""
+    vids = np.unique(c.video)
+    out = []
+    for k in range(copies):
+        x = np.empty_like(c.x)
+        for i, v in enumerate(vids):
+            for j in np.flatnonzero(c.video == v):
+                x[j] = degrade(c.x[j], np.random.default_rng((seed, k, i)), reframe=False)
+        out.append(replace(c, x=x, video=np.char.add(c.video.astype(str), f"#look{k + 1}")))
+    return sum(out[1:], out[0]) if out else c.take(np.zeros(len(c.x), bool))
 
 
 def verdict_threshold(detector, va: Crops, logits: np.ndarray, cues: dict[str, np.ndarray], fpr: float) -> tuple[float, np.ndarray]:

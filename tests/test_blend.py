@@ -63,3 +63,24 @@ def test_threshold_keeps_false_positives_at_the_target():
 class _Net:
     def eval(self):
         return self
+
+
+def test_validation_looks_degrade_each_video_one_way_and_keep_its_landmarks():
+    """The verdict threshold's extra looks: every copy of a video is one chain of degradations over all its frames
+    (no re-framing, so the landmarks still fit), and the copies are videos of their own."""
+    from detector.train import Crops, in_looks
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (32, 32, 3), np.uint8)
+    n = 6  # two videos of three identical frames
+    c = Crops(np.repeat(frame[None], n, 0), np.zeros(n, int), np.array(["a"] * 3 + ["b"] * 3), np.array(["real"] * n),
+              np.array(["p"] * n), np.arange(n, dtype=float), rng.random((n, 478, 2)), np.array(["s"] * n),
+              np.array(["real"] * n))
+    looks = in_looks(c, 3, seed=0)
+    assert len(looks.x) == 3 * n and set(looks.video) == {f"{v}#look{k}" for v in "ab" for k in (1, 2, 3)}
+    np.testing.assert_array_equal(looks.landmarks, np.tile(c.landmarks, (3, 1, 1)))
+    for v in np.unique(looks.video):
+        frames = looks.x[looks.video == v]
+        assert (frames == frames[0]).all()  # one look per video, the same on every frame
+    assert any((looks.x[looks.video == v][0] != frame).any() for v in np.unique(looks.video))
+    assert len(in_looks(c, 0).x) == 0
