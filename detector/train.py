@@ -50,6 +50,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.steps < 1:
             raise UserError(f"steps must be at least 1, got {self.steps}")
+        if self.looks < 0:
+            raise UserError(f"looks must be 0 (the validation videos as they are) or more, got {self.looks}")
         if self.mouth_steps < 0:
             raise UserError(f"mouth steps must be 0 (no mouth network) or more, got {self.mouth_steps}")
         for name in ("sbi", "pair_fraction", "fpr"):
