@@ -63,7 +63,8 @@ eval: install
 	$(BIN)/python benchmarks/bench_eval.py --suite full --data $(SHARED) \
 		--detector likeness-frames=eval.detectors:LikenessFramesOnly
 
-# Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .json with data hash and metrics).
+# Reproduces the shipped checkpoint generator/motion/assets/dit.pt (+ .onnx, what generation runs; .json with data
+# hash and metrics).
 train-motion: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/likeness train motion --data data/motion --steps 3000 --seed 0 --shared $(SHARED)

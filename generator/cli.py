@@ -132,7 +132,7 @@ def _names(val: str) -> tuple[str, ...]:
 @friendly_errors
 def train_motion(
     data: Path = _DATA,
-    out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt)."),
+    out: Path = typer.Option(None, help="Checkpoint path (default: the shipped generator/motion/assets/dit.pt; its ONNX export, what generation runs, is written beside it)."),
     steps: int = typer.Option(3000, help="Optimisation steps (the final weights are kept; validation is logged, not selected on)."),
     batch: int = typer.Option(32, help="Windows per step."),
     seed: int = typer.Option(0),

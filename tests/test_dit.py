@@ -6,9 +6,9 @@ from generator.audio import Audio, features, load_audio
 from generator.motion.controls import Controls
 from generator.latent import FPS
 from generator.motion.data import prepare
-from generator.motion.dit import DiTConfig
+from generator.motion.dit_config import DiTConfig
 from generator.motion.dit_motion import DiTMotion
-from generator.motion.dit_motion import DEFAULT_CHECKPOINT
+from generator.motion.dit_motion import DEFAULT_CHECKPOINT, DEFAULT_MODEL
 from generator.motion.train import TrainConfig, train
 from likeness.errors import UserError
 
@@ -33,7 +33,17 @@ def test_tiny_training_decreases_loss_and_logs_to_mlflow(tiny_run):
 
     run = mlflow.MlflowClient(cfg.tracking_uri).get_run(info["mlflow_run"])
     assert run.data.params["model.d_model"] == "32" and "val_loss" in run.data.metrics
-    assert cfg.out.is_file() and cfg.out.with_suffix(".json").is_file() and cfg.out.with_suffix(".loss.png").is_file()
+    for suffix in (".json", ".loss.png", ".onnx"):
+        assert cfg.out.with_suffix(suffix).is_file()
+
+
+def test_the_exported_network_samples_what_the_checkpoint_does(tiny_run, speech_3s):
+    cfg, _ = tiny_run
+    feats = features(load_audio(speech_3s), FPS)
+    onnx, pt = DiTMotion.load(cfg.out.with_suffix(".onnx")), DiTMotion.load(cfg.out)
+    assert onnx.cfg == pt.cfg and all(np.array_equal(onnx.norm[k], pt.norm[k]) for k in pt.norm)
+    a, b = onnx.generate(feats, seed=2, mouth_open=0.1).latent, pt.generate(feats, seed=2, mouth_open=0.1).latent
+    assert np.abs(a - b).max() < 1e-4 and np.abs(a).max() > 0.05
 
 
 def test_checkpoint_round_trip_and_determinism(tiny_run, speech_3s):
@@ -57,11 +67,12 @@ def test_streaming_equals_offline(tiny_run, speech_3s):
 
 
 def test_corrupt_or_missing_checkpoint(tmp_path):
-    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match="corrupt"):
-        DiTMotion.load(tmp_path / "bad.pt")
-    with pytest.raises(UserError, match="not found"):
-        DiTMotion.load(tmp_path / "none.pt")
+    for suffix in (".pt", ".onnx"):
+        (tmp_path / f"bad{suffix}").write_bytes(b"not a checkpoint")
+        with pytest.raises(UserError, match=f"corrupt or incompatible motion checkpoint .*bad{suffix}"):
+            DiTMotion.load(tmp_path / f"bad{suffix}")
+        with pytest.raises(UserError, match=f"motion checkpoint not found: .*none{suffix}; run `make train-motion`"):
+            DiTMotion.load(tmp_path / f"none{suffix}")
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +97,26 @@ def test_controls_move_their_statistics(shipped):
 
 def test_shipped_model_is_small_and_finite(shipped):
     dit, feats = shipped
-    assert DEFAULT_CHECKPOINT.stat().st_size < 20e6
+    assert DEFAULT_CHECKPOINT.stat().st_size < 20e6 and DEFAULT_MODEL.stat().st_size < 20e6
     assert np.isfinite(dit.generate(feats, seed=0).latent).all()
+
+
+def test_the_shipped_export_is_the_shipped_checkpoint(shipped):
+    """Generation runs dit.onnx; it must be dit.pt exported, not a stale network."""
+    dit, feats = shipped
+    a, b = dit.generate(feats, seed=1, rest=True).latent, DiTMotion.load(DEFAULT_CHECKPOINT).generate(feats, seed=1, rest=True).latent
+    assert np.abs(a - b).max() < 1e-4
+
+
+def test_generating_motion_imports_no_torch():
+    """torch costs seconds and half a GiB at start-up; the runtime needs onnxruntime alone."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from generator.motion.dit_motion import DiTMotion; "
+            "m = DiTMotion.load().generate(np.zeros((60, 94), np.float32)); "
+            "assert len(m) == 60 and 'torch' not in sys.modules, sorted(k for k in sys.modules if 'torch' in k)[:3]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_shipped_checkpoint_never_trained_on_a_held_out_speaker(shared):

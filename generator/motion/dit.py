@@ -4,43 +4,28 @@ Each window of `window` frames is denoised jointly (head pose and facial dynamic
 per frame on audio features, on the previous window's last `prefix` frames of motion and audio (seamless
 continuation), and on control signals (main gaze, head distance, emotion: smile and brow level). Audio and
 controls are dropped independently in training, so inference can apply classifier-free guidance with a
-separate scale for each. The sampler is deterministic DDIM with few steps.
+separate scale for each. The sampler (`ddim.py`, numpy) is deterministic DDIM with few steps; at run time the
+network runs exported to ONNX (`export_onnx`), so generating motion imports no torch.
 """
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict, dataclass
+import warnings
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CONTROL_NAMES = ("gaze_x", "gaze_y", "head_distance", "smile", "brow_raise")
-
-
-@dataclass
-class DiTConfig:
-    latent_dim: int = 17
-    audio_dim: int = 94      # log-mel, level, pitch (82) + viseme classes (12); any per-frame feature width works
-    control_dim: int = len(CONTROL_NAMES)
-    window: int = 50         # frames generated per window (2 s at 25 fps)
-    prefix: int = 10         # frames of the previous window conditioning the next
-    d_model: int = 96
-    n_layers: int = 4
-    n_heads: int = 4
-    dropout: float = 0.4
-    sample_steps: int = 8
-    auto_gain: bool = True   # loudness-normalise our features (`data.normalise_loudness`); off for other encoders
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DiTConfig":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+from .ddim import alpha_bar as _alpha_bar
+from .dit_config import DiTConfig, config_dict
 
 
 def alpha_bar(t: torch.Tensor) -> torch.Tensor:
-    """Cosine noise schedule: signal fraction at diffusion time t in [0, 1]."""
-    s = 0.008
-    return torch.cos((t + s) / (1 + s) * math.pi / 2).clamp(min=1e-5) ** 2
+    """`ddim.alpha_bar` on a tensor (training draws t in torch)."""
+    return torch.from_numpy(_alpha_bar(t.detach().cpu().numpy()))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -99,8 +84,8 @@ class MotionDiT(nn.Module):
         cfg, b = self.cfg, x_t.shape[0]
         a = self.audio_in(audio.transpose(1, 2)).transpose(1, 2)
         a = torch.where(use_audio[:, None, None], a, self.null_audio.expand_as(a))
-        kind = torch.ones(b, cfg.prefix + cfg.window, dtype=torch.long, device=x_t.device)
-        kind[:, : cfg.prefix] = torch.where(has_prefix, 0, 2)[:, None]
+        first = torch.where(has_prefix, 0, 2)[:, None].expand(-1, cfg.prefix)  # no in-place write: exports any batch
+        kind = torch.cat([first, torch.ones_like(first[:, :1]).expand(-1, cfg.window)], 1)
         prefix = prefix * has_prefix[:, None, None]
         h = self.x_in(torch.cat([prefix, x_t], 1)) + a + self.pos + self.kind(kind)
         ctrl = torch.where(use_controls[:, None], self.c_in(controls), self.null_control.expand(b, -1))
@@ -130,27 +115,41 @@ class MotionDiT(nn.Module):
         vel = ((pred.diff(dim=1) - x0.diff(dim=1)) ** 2 * w).mean()
         return mse + vel_weight * vel, {"mse": mse.item(), "vel": vel.item()}
 
+
+class TorchDenoiser:
+    """A `MotionDiT` as `ddim.sample`'s numpy callable (training's validation, a .pt checkpoint)."""
+
+    def __init__(self, model: MotionDiT):
+        self.model = model
+
     @torch.no_grad()
-    def sample(self, audio, prefix, controls, has_prefix, generator: torch.Generator,
-               audio_scale: float = 1.5, control_scale: float = 1.0, steps: int | None = None):
-        """DDIM (eta=0) with 3-way classifier-free guidance: none -> +audio (audio_scale) -> +controls (control_scale)."""
-        cfg, b = self.cfg, audio.shape[0]
-        steps = steps or cfg.sample_steps
-        x = torch.randn(b, cfg.window, cfg.latent_dim, generator=generator)
-        ts = torch.linspace(1.0, 0.0, steps + 1)
-        rep = lambda z: torch.cat([z, z, z])  # noqa: E731
-        yes, no = torch.ones(b, dtype=torch.bool), torch.zeros(b, dtype=torch.bool)
-        use_audio, use_ctrl = torch.cat([yes, yes, no]), torch.cat([yes, no, no])
-        for t, t_next in zip(ts[:-1], ts[1:]):
-            tt = torch.full((3 * b,), float(t))
-            full, aud, none = self(rep(x), tt, rep(audio), rep(prefix), rep(controls), rep(has_prefix),
-                                   use_audio, use_ctrl).chunk(3)
-            x0 = none + audio_scale * (aud - none) + control_scale * (full - aud)
-            ab, ab_next = alpha_bar(t), alpha_bar(t_next) if t_next > 0 else torch.tensor(1.0)
-            eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
-            x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-        return x
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        return self.model(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays)).numpy()
 
 
-def config_dict(cfg: DiTConfig) -> dict:
-    return asdict(cfg)
+ONNX_INPUTS = ("x_t", "t", "audio", "prefix", "controls", "has_prefix", "use_audio", "use_controls")
+
+
+def export_onnx(model: MotionDiT, norm: dict, path: Path) -> None:
+    """Write the network as ONNX (batch dimension free) with its config and normalisation in the file's metadata,
+    so the runtime (`dit_motion.DiTMotion.load`) needs onnxruntime alone, no torch."""
+    import onnx
+
+    from likeness.files import atomic_path
+
+    cfg, b = model.cfg, 3
+    x = (torch.zeros(b, cfg.window, cfg.latent_dim), torch.zeros(b), torch.zeros(b, cfg.prefix + cfg.window, cfg.audio_dim),
+         torch.zeros(b, cfg.prefix, cfg.latent_dim), torch.zeros(b, cfg.control_dim), torch.ones(b, dtype=torch.bool),
+         torch.ones(b, dtype=torch.bool), torch.ones(b, dtype=torch.bool))
+    was_training = model.training
+    model.eval()
+    with atomic_path(Path(path)) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks in attention, constant for our shapes
+        torch.onnx.export(model, x, str(tmp), dynamo=False, input_names=list(ONNX_INPUTS), output_names=["x0"],
+                          dynamic_axes={k: {0: "batch"} for k in (*ONNX_INPUTS, "x0")}, opset_version=17)
+        proto = onnx.load(str(tmp))
+        meta = {"config": config_dict(cfg), "norm": {k: np.asarray(v, np.float32).tolist() for k, v in norm.items()}}
+        for k, v in meta.items():
+            proto.metadata_props.add(key=k, value=json.dumps(v))
+        onnx.save(proto, str(tmp))
+    model.train(was_training)

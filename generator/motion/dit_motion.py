@@ -1,11 +1,13 @@
 """Runtime of the motion DiT: load the shipped checkpoint, generate offline or stream window by window."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
+from likeness.checkpoints import onnx_session
 from likeness.errors import UserError
 
 from .. import latent
@@ -14,11 +16,15 @@ from ..latent import FPS
 from ..phones import final_seconds
 from ..options import EMOTIONS
 from .controls import Controls
+from .ddim import Denoise, sample
+from .dit_config import DiTConfig
 from .data import audio_matrix, loudness_reference, normalise_loudness
 from .encode import from_closed_lips
 from .visemes import CONTACT, latent_columns, lip_gap, pressed, with_rest
 
-DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the shipped model (`make train-motion`)
+DEFAULT_CHECKPOINT = Path(__file__).parent / "assets" / "dit.pt"  # the training checkpoint (`make train-motion`)
+DEFAULT_MODEL = DEFAULT_CHECKPOINT.with_suffix(".onnx")  # the same network exported, what generation runs
+RETRAIN = "run `make train-motion` or use --motion procedural"
 
 STREAM_MARGIN = 640  # samples of look-ahead at 16 kHz a frame's features need (pitch window); phones need more
 _POSE_MOTION = slice(0, 5)  # yaw, pitch, roll, tx, ty
@@ -36,28 +42,52 @@ KEEP_CLOSING = 1.5   # the sampled mouth is kept where its lip gap is below this
 class DiTMotion:
     """Audio -> motion latents with the trained diffusion transformer (deterministic for a given seed)."""
 
-    def __init__(self, model, norm: dict, audio_scale: float = 1.5, control_scale: float = 1.0, smooth: float = 0.8,
-                 press: bool = True, mouth_smooth: float = MOUTH_SMOOTH):
-        self.model, self.norm = model.eval(), norm
-        self.cfg = model.cfg
+    def __init__(self, denoise: Denoise, cfg: DiTConfig, norm: dict, audio_scale: float = 1.5,
+                 control_scale: float = 1.0, smooth: float = 0.8, press: bool = True, mouth_smooth: float = MOUTH_SMOOTH):
+        self.denoise, self.cfg, self.norm = denoise, cfg, norm
         self.audio_scale, self.control_scale, self.smooth = audio_scale, control_scale, smooth
         self.mouth_smooth = mouth_smooth
         self.press = press  # lips that meet press together (`visemes.pressed`)
 
     @classmethod
     def load(cls, path: Path | None = None, **kw) -> "DiTMotion":
+        """The exported network (`.onnx`, default: the shipped one; onnxruntime only) or a training checkpoint
+        (`.pt`, needs torch); a missing or damaged file is one clear error."""
+        path = Path(path or DEFAULT_MODEL)
+        if path.suffix == ".pt":
+            return cls.from_checkpoint(path, **kw)
+        if not path.is_file():
+            raise UserError(f"motion checkpoint not found: {path}; {RETRAIN}")
+        try:
+            session = onnx_session(path)
+            meta = session.get_modelmeta().custom_metadata_map
+            cfg = DiTConfig.from_dict(json.loads(meta["config"]))
+            norm = {k: np.asarray(v, np.float32) for k, v in json.loads(meta["norm"]).items()}
+            denoise = _OnnxDenoiser(session)
+            c, z = cfg, np.zeros
+            probe = denoise(z((1, c.window, c.latent_dim), np.float32), z(1, np.float32),
+                            z((1, c.prefix + c.window, c.audio_dim), np.float32), z((1, c.prefix, c.latent_dim), np.float32),
+                            z((1, c.control_dim), np.float32), *[np.ones(1, bool)] * 3)
+            if probe.shape != (1, c.window, c.latent_dim):
+                raise ValueError(f"output shape {probe.shape}")
+        except Exception as e:  # a truncated, foreign or hand-edited file
+            raise UserError(f"corrupt or incompatible motion checkpoint {path}: {type(e).__name__}: {e}") from None
+        return cls(denoise, cfg, norm, **kw)
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, **kw) -> "DiTMotion":
         import torch
 
         from likeness.checkpoints import checkpoint
 
-        from .dit import DiTConfig, MotionDiT
+        from .dit import MotionDiT, TorchDenoiser
 
-        with checkpoint(path or DEFAULT_CHECKPOINT, "motion", "run `make train-motion` or use --motion procedural") as ck:
+        with checkpoint(path, "motion", RETRAIN) as ck:
             model = MotionDiT(DiTConfig.from_dict(ck["config"]))
             model.load_state_dict(ck["state"])
             norm = {k: v.numpy() for k, v in ck["norm"].items()}
         torch.set_num_threads(max(1, torch.get_num_threads()))
-        return cls(model, norm, **kw)
+        return cls(TorchDenoiser(model.eval()), model.cfg, norm, **kw)
 
     # --- conditioning -------------------------------------------------------------------------------
     def _controls(self, c: Controls) -> np.ndarray:
@@ -83,15 +113,12 @@ class DiTMotion:
     # --- generation ---------------------------------------------------------------------------------
     def _window(self, k: int, audio_n: np.ndarray, prev: np.ndarray | None, ctrl: np.ndarray, seed: int) -> np.ndarray:
         """Generate window k (normalised latents) from normalised audio rows [kW - P, kW + W)."""
-        import torch
-
         p = self.cfg.prefix
         pre = np.zeros((p, self.cfg.latent_dim), np.float32) if prev is None else prev[-p:]
-        g = torch.Generator().manual_seed(int(seed) * 100_003 + k)
-        out = self.model.sample(torch.from_numpy(audio_n[None]), torch.from_numpy(pre[None]),
-                                torch.from_numpy(ctrl[None]), torch.tensor([prev is not None]), g,
-                                self.audio_scale, self.control_scale)
-        return out[0].numpy()
+        out = sample(self.denoise, audio_n[None], pre[None], ctrl[None], np.array([prev is not None]),
+                     int(seed) * 100_003 + k, self.cfg.window, self.cfg.sample_steps, self.audio_scale,
+                     self.control_scale)
+        return out[0]
 
     def _audio_rows(self, a: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Normalised audio rows [start, stop), silence outside the clip; with automatic gain, levels are
@@ -167,6 +194,16 @@ class DiTMotion:
             n = min(w, len(a) - done * w)
             done += 1
             yield latent.Motion.from_latent(from_closed_lips(self._post(z[:n], controls), mouth_open), FPS)
+
+
+class _OnnxDenoiser:
+    """The exported network as `ddim.sample`'s callable."""
+
+    def __init__(self, session):
+        self.session, self.names = session, [i.name for i in session.get_inputs()]
+
+    def __call__(self, *arrays: np.ndarray) -> np.ndarray:
+        return self.session.run(None, dict(zip(self.names, arrays)))[0]
 
 
 def _silent_features(n: int) -> AudioFeatures:

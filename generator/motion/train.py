@@ -15,7 +15,7 @@ from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
 from .. import latent
 from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, speech_split
-from .dit import CONTROL_NAMES, DiTConfig
+from .dit_config import CONTROL_NAMES, DiTConfig, config_dict
 from .dit_motion import DEFAULT_CHECKPOINT
 
 _E = {k: len(latent.POSE) + i for i, k in enumerate(latent.EXPRESSION)}
@@ -115,7 +115,7 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
 
     from likeness.tracking import start_mlflow
 
-    from .dit import MotionDiT, config_dict
+    from .dit import MotionDiT
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -154,10 +154,11 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
 
     def val_sync() -> float:
         """Mean correlation of generated and real jaw opening on the held-out clips (seed 0, default guidance)."""
+        from .dit import TorchDenoiser
         from .dit_motion import DiTMotion
 
         model.eval()
-        runtime, j = DiTMotion(model, stats), _E["jaw_open"]
+        runtime, j = DiTMotion(TorchDenoiser(model), model.cfg, stats), _E["jaw_open"]
         r = [np.corrcoef(runtime.generate(c.audio).latent[:, j], c.latent[:, j])[0, 1] for c in va or tr[:1]]
         model.train()
         return float(np.mean(r))
@@ -199,16 +200,18 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
         _plot_losses(history, cfg.out.with_suffix(".loss.png"))
         mlflow.log_metrics({"train_minutes": minutes})
         mlflow.log_artifact(str(cfg.out))
+        mlflow.log_artifact(str(cfg.out.with_suffix(".onnx")))
         mlflow.log_artifact(str(cfg.out.with_suffix(".json")))
         mlflow.log_artifact(str(cfg.out.with_suffix(".loss.png")))
     return info
 
 
 def save_checkpoint(path: Path, model, stats: dict, info: dict) -> None:
-    """Checkpoint (weights, config, normalisation) plus a human-readable .json with data hash and metrics."""
+    """Checkpoint (weights, config, normalisation), the network exported beside it (.onnx, what generation runs)
+    and a human-readable .json with data hash and metrics."""
     import torch
 
-    from .dit import config_dict
+    from .dit import export_onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -216,6 +219,7 @@ def save_checkpoint(path: Path, model, stats: dict, info: dict) -> None:
         torch.save({"config": config_dict(model.cfg), "state": model.state_dict(),
                     "norm": {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in stats.items()},
                     "controls": list(CONTROL_NAMES), "format": 1}, tmp)
+    export_onnx(model, stats, path.with_suffix(".onnx"))
     path.with_suffix(".json").write_text(json.dumps({"model": config_dict(model.cfg), **info}, indent=2))
 
 

@@ -93,15 +93,10 @@ class MouthNet:
 
 @lru_cache(maxsize=2)
 def _load(path: str, digest: str) -> MouthNet:
-    import onnxruntime as ort
+    from likeness.checkpoints import onnx_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = min(2, max(1, len(_cpus())))
-    # threads that spin between calls take the cores the warp and the video encoder need: off
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.log_severity_level = 3
     try:
-        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        session = onnx_session(path)
         shape = session.get_inputs()[0].shape
         if list(shape[1:]) != [IN_CHANNELS, PATCH_H, PATCH_W]:
             raise ValueError(f"input shape {shape}")
@@ -114,8 +109,3 @@ def _load(path: str, digest: str) -> MouthNet:
         raise UserError(f"mouth model is corrupt: {path} ({type(e).__name__}); {RETRAIN}") from None
     return net
 
-
-def _cpus() -> set[int]:
-    import os
-
-    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
