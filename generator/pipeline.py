@@ -143,8 +143,7 @@ def generate(cfg: GenerateConfig, progress: Callable[[int, int], None] | None = 
         os.close(fd)
         mark_s = 0.0
         with VideoWriter(unsigned, cfg.fps, (cfg.size, cfg.size), audio, crf=cfg.crf) as writer:
-            for i in range(n):
-                frame = renderer.render(motion.pose[i], motion.expr[i], sequence=True)
+            for i, frame in enumerate(renderer.frames(motion.pose, motion.expr)):
                 t0 = time.perf_counter()
                 frame = marker.mark(frame)
                 mark_s += time.perf_counter() - t0

@@ -123,6 +123,23 @@ def test_a_moving_head_blurs_over_the_shutter_and_a_still_one_does_not(mona_port
     assert np.array_equal(v2.render(b, expr(), sequence=True), v2.render(b, expr()))
 
 
+def test_frames_with_maps_made_ahead_equal_rendering_one_by_one(mona_portrait):
+    """`Renderer.frames` makes each map on a second thread: the frames, their order and the blur between them stay."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 12)[:, None]
+    pose = np.c_[0.1 * np.sin(6 * t), 0.05 * np.cos(5 * t), 0.02 * t, 0 * t, 0 * t, 0.01 * t]
+    ex = np.zeros((12, len(latent.EXPRESSION)))
+    ex[:, latent.EXPRESSION.index("jaw_open")] = np.abs(rng.normal(0.4, 0.3, 12))
+    one = make_renderer(mona_portrait, "v3")
+    want = [one.render(pose[i], ex[i], sequence=True) for i in range(12)]
+    again = make_renderer(mona_portrait, "v3")
+    again.render(-pose[5], ex[5], sequence=True)  # an earlier sequence: not blurred into the new one
+    got = list(again.frames(pose, ex))
+    assert len(got) == 12 and all(np.array_equal(a, b) for a, b in zip(want, got))
+    assert not np.array_equal(want[3], want[4])
+    assert list(make_renderer(mona_portrait, "v3").frames(pose[:0], ex[:0])) == []
+
+
 @pytest.mark.parametrize("yaw", [0.2, -0.2])
 def test_hair_moves_with_the_head_and_the_background_stays(mona_portrait, yaw):
     """v3 puts the head ring past the hair's outline (`hair_rings`): a turned head no longer stretches the Mona

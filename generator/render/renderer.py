@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -368,9 +369,30 @@ class Renderer:
         camera's does (a real video's mouth is softer than a still's wherever it moves). Centred, because a frame's
         motion is where the face is at its instant (tracked from real frames, the middle of their exposure); an
         exposure that ends at the instant lags it. The mouth's interior is drawn at the instant."""
+        return self._draw(*self.backward_map(pose6, expr), pose6, expr, sequence)
+
+    def frames(self, pose: np.ndarray, expr: np.ndarray) -> Iterator[np.ndarray]:
+        """The frames of a new sequence in order, equal to `new_sequence()` then `render(pose[i], expr[i],
+        sequence=True)` one by one: each frame's backward map (pure, no state) is made on a second thread while the
+        frame before it is drawn and used by the caller, so the two overlap wherever numpy, scipy and OpenCV release
+        the GIL."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.new_sequence()
+        if not len(pose):
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="backward-map") as pool:
+            ahead = pool.submit(self.backward_map, pose[0], expr[0])
+            for i in range(len(pose)):
+                m, face = ahead.result()
+                if i + 1 < len(pose):
+                    ahead = pool.submit(self.backward_map, pose[i + 1], expr[i + 1])
+                yield self._draw(m, face, pose[i], expr[i], sequence=True)
+
+    def _draw(self, m: np.ndarray, face: np.ndarray, pose6: np.ndarray, expr: np.ndarray, sequence: bool) -> np.ndarray:
+        """The frame from its backward map `m` and landmarks `face` (`backward_map`); see `render`."""
         import cv2
 
-        m, face = self.backward_map(pose6, expr)
         x0, y0, x1, y1 = self.warp.roi
         frame = self.portrait.image.copy()
         last = self._last_map
