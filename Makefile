@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_provenance.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_encode.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_noise.py --data $(SHARED)
 	test -f data/motion/index.json || $(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/python benchmarks/bench_closures.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
