@@ -32,13 +32,31 @@ def babble(data: Path, seconds: float = 8.0) -> np.ndarray:
     return np.sum([np.resize(load_audio(data / "speech" / name, 16_000).samples, n) for name in BABBLE], 0)
 
 
-def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float | None) -> np.ndarray:
-    """`speech` with `noise` (looped to its length) under it at `snr_db` (None: clean)."""
-    if snr_db is None:
-        return speech
-    noise = np.resize(noise, len(speech))
-    gain = np.sqrt(np.mean(speech ** 2) / max(np.mean(noise ** 2), 1e-12) / 10 ** (snr_db / 10))
-    return (speech + gain * noise).astype(np.float32)
+def noise_sync(data: Path, motions: dict, levels: list[float | None]) -> tuple[list[str], dict]:
+    """(clip names, {(motion, snr): per-clip jaw correlation}) for `motions` {label: [jaw makers]}, each maker
+    features -> latent (T, 17); a label's makers (the DiT's seeds) are judged one by one and averaged."""
+    from eval.lipsync import lip_sync
+    from generator.audio import Audio, features, load_audio, mix_under
+    from generator.latent import EXPRESSION, FPS, POSE
+    from generator.motion.data import find_videos, prepare_video
+    from likeness.shared_data import GRID_HELD_OUT, LIPSYNC_HELD_OUT
+
+    videos = {p.stem: p for p in find_videos(data / "real_videos")}
+    names = [n for n in (*LIPSYNC_HELD_OUT, *GRID_HELD_OUT) if n in videos]
+    if not names:
+        sys.exit(f"no held-out clips under {data / 'real_videos'}")
+    noise, jaw = babble(data), len(POSE) + EXPRESSION.index("jaw_open")
+    sync: dict[tuple[str, float | None], list[float]] = {(m, s): [] for m in motions for s in levels}
+    for name in names:
+        clip = prepare_video(videos[name])
+        n, real = len(clip), clip.latent[:, jaw]
+        x = load_audio(videos[name], 16_000).samples
+        for snr in levels:
+            f = features(Audio(mix_under(x, noise, snr), 16_000), FPS)
+            for label, makes in motions.items():
+                sync[label, snr].append(float(np.mean([lip_sync(make(f)[:n, jaw], real, MAX_LAG).peak for make in makes])))
+        print(name, {f"{m} {s}": round(v[-1], 3) for (m, s), v in sync.items()}, flush=True)
+    return names, sync
 
 
 def main() -> None:
@@ -47,37 +65,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     a = ap.parse_args()
 
-    from eval.lipsync import lip_sync
-    from generator.audio import Audio, features, load_audio
-    from generator.latent import EXPRESSION, FPS, POSE
     from generator.motion.controls import Controls
-    from generator.motion.data import find_videos, prepare_video
     from generator.motion.dit_motion import DiTMotion
     from generator.motion.procedural import procedural_motion
-    from likeness.shared_data import GRID_HELD_OUT, LIPSYNC_HELD_OUT
 
     t0 = time.perf_counter()
-    videos = {p.stem: p for p in find_videos(a.data / "real_videos")}
-    names = [n for n in (*LIPSYNC_HELD_OUT, *GRID_HELD_OUT) if n in videos]
-    if not names:
-        sys.exit(f"no held-out clips under {a.data / 'real_videos'}")
-    noise, dit, jaw = babble(a.data), DiTMotion.load(), len(POSE) + EXPRESSION.index("jaw_open")
-    motions = {  # each the jaw of one motion; the DiT's seeds are judged one by one and averaged
+    dit = DiTMotion.load()
+    motions = {
         "DiT (default)": [lambda f, s=s: dit.generate(f, Controls(), s, rest=True).latent for s in range(a.seeds)],
         "procedural + visemes": [lambda f: procedural_motion(f).latent],
         "articulated (learned mouth)": [lambda f: procedural_motion(f, mouth="learned").latent],
     }
     levels: list[float | None] = [None, *a.snr]
-    sync: dict[tuple[str, float | None], list[float]] = {(m, s): [] for m in motions for s in levels}
-    for name in names:
-        clip = prepare_video(videos[name])
-        n, real = len(clip), clip.latent[:, jaw]
-        x = load_audio(videos[name], 16_000).samples
-        for snr in levels:
-            f = features(Audio(mix(x, noise, snr), 16_000), FPS)
-            for label, makes in motions.items():
-                sync[label, snr].append(float(np.mean([lip_sync(make(f)[:n, jaw], real, MAX_LAG).peak for make in makes])))
-        print(name, {f"{m} {s}": round(v[-1], 3) for (m, s), v in sync.items()}, flush=True)
+    names, sync = noise_sync(a.data, motions, levels)
 
     head = " | ".join("clean" if s is None else f"{s:g} dB" for s in levels)
     rows = [f"| motion | {head} |", "|---|" + "---|" * len(levels)]

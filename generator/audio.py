@@ -28,6 +28,15 @@ class Audio:
         return len(self.samples) / self.rate
 
 
+def mix_under(speech: np.ndarray, noise: np.ndarray, snr_db: float | None) -> np.ndarray:
+    """`speech` with `noise` (looped to its length) under it at `snr_db` dB of speech over noise power (None: as
+    it is); clipped to [-1, 1]."""
+    if snr_db is None:
+        return np.asarray(speech, np.float32)
+    noise = np.resize(np.asarray(noise, np.float64), len(speech))
+    gain = np.sqrt(np.mean(np.square(speech, dtype=np.float64)) / max(float(np.mean(noise ** 2)), 1e-12) / 10 ** (snr_db / 10))
+    return np.clip(speech + gain * noise, -1, 1).astype(np.float32)
+
 def load_audio(path: str | Path, rate: int = 48_000) -> Audio:
     """Decode the first audio stream of a file (wav, mp3, m4a, flac, or a video's soundtrack) to mono at `rate`."""
     import av

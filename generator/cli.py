@@ -138,6 +138,8 @@ def train_motion(
     seed: int = typer.Option(0),
     val: str = _VAL,
     shared: Path = _SHARED,
+    babble: bool = typer.Option(False, help="Also train on each clip with other clips' voices mixed under it, so the "
+                                "lips follow the speaker, not every voice (benchmarks/bench_noise.py)."),
     tracking_uri: str = _TRACKING,
 ) -> None:
     """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""
@@ -145,7 +147,7 @@ def train_motion(
     from generator.motion.train import TrainConfig, train
 
     cfg = TrainConfig(data=data, out=out or DEFAULT_CHECKPOINT, steps=steps, batch=batch, seed=seed,
-                      val_names=_names(val), shared=shared, tracking_uri=tracking_uri)
+                      val_names=_names(val), shared=shared, babble=babble, tracking_uri=tracking_uri)
     with progress_bar("training") as update:
         info = train(cfg, lambda s, n, m: update(s, n))
     typer.echo(f"trained {steps} steps in {info['train_minutes']:.1f} min: train loss {info['final_train_loss']:.3f}, "

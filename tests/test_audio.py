@@ -2,7 +2,7 @@ import av
 import numpy as np
 import pytest
 
-from generator.audio import features, load_audio, n_video_frames
+from generator.audio import features, load_audio, mix_under, n_video_frames
 from likeness.errors import UserError
 from tests.conftest import write_wav
 
@@ -104,3 +104,12 @@ def test_generation_features_do_not_import_scipy_signal(speech_3s):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_mix_under_sets_the_signal_to_noise_ratio():
+    rng = np.random.default_rng(0)
+    speech, noise = 0.1 * rng.standard_normal(16_000), 0.5 * rng.standard_normal(7_000)
+    for snr in (0.0, 10.0, 20.0):
+        added = mix_under(speech, noise, snr) - speech
+        assert abs(10 * np.log10(np.mean(speech ** 2) / np.mean(added ** 2)) - snr) < 0.05
+    assert np.array_equal(mix_under(speech.astype(np.float32), noise, None), speech.astype(np.float32))

@@ -216,3 +216,26 @@ def test_the_shipped_model_low_passes_its_mouth_but_keeps_its_closures(shipped):
     assert jitter(low) < 0.8 * jitter(raw)
     closing = lip_gap(raw[:, mouth]) < KEEP_CLOSING * CONTACT
     assert closing.any() and np.allclose(low[closing][:, mouth], raw[closing][:, mouth])
+
+
+
+def test_babble_copies_put_other_voices_under_each_clip(shared):
+    """The DiT's noise augmentation: the motion stays, the clip's own speech stays on top, other voices go under it."""
+    from generator.motion.data import Clip, audio_matrix, babble_copies
+
+    sources = {p.stem: p for p in sorted((shared / "speech").glob("st_RD_Radio*.wav"))}
+    assert len(sources) == 4
+    clean = {k: audio_matrix(features(load_audio(p), FPS))[:50] for k, p in sources.items()}
+    clips = [Clip(k, np.full((50, 17), i, np.float32), a) for i, (k, a) in enumerate(clean.items())]
+
+    def copies(snr):
+        return babble_copies(clips, sources, np.random.default_rng(0), voices=2, snr_db=(snr, snr))
+
+    loud, quiet = copies(0.0), copies(30.0)
+    assert [c.name for c in loud] == [f"{k}+babble" for k in sources]
+    for c, lo, q in zip(clips, loud, quiet):
+        assert np.array_equal(lo.latent, c.latent) and lo.audio.shape == c.audio.shape
+        mel = slice(0, 80)
+        d_quiet, d_loud = (float(np.median(np.abs(x.audio[:, mel] - c.audio[:, mel]))) for x in (q, lo))
+        assert d_quiet < 0.1 and d_loud > 0.4  # natural-log power: under 0.5 dB against over 1.7 dB
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(copies(0.0), loud))

@@ -16,7 +16,7 @@ import numpy as np
 
 from likeness.errors import UserError
 
-from ..audio import AudioFeatures, features, load_audio
+from ..audio import Audio, AudioFeatures, features, load_audio, mix_under
 from ..latent import FPS
 from ..phones import VISEMES
 from .encode import encode_landmarks, resample_motion
@@ -89,6 +89,25 @@ def prepare_video(path: Path, mesh=None, max_missing: float = 0.2) -> Clip:
     n = min(len(motion), len(audio))
     return Clip(path.stem, motion.latent[:n], audio[:n])
 
+
+def babble_copies(clips: list[Clip], sources: dict[str, Path], rng: np.random.Generator, voices: int = 3,
+                  snr_db: tuple[float, float] = (0.0, 20.0)) -> list[Clip]:
+    """Each clip again with the voices of `voices` other clips (their audio from `sources`) mixed under its own at
+    a random signal-to-noise ratio in `snr_db`, its features made afresh (phones included); the motion stays the
+    speaker's. Trained on clean speech alone, the DiT's jaw followed any voice it heard (benchmarks/bench_noise.py)."""
+    loaded = {c.name: load_audio(sources[c.name]) for c in clips}  # as `prepare_video` reads them
+    audio, rate = {k: v.samples for k, v in loaded.items()}, next(iter(loaded.values())).rate
+    if len(audio) <= voices:
+        raise UserError(f"babble needs more than {voices} clips, got {len(audio)}")
+    names, out = sorted(audio), []
+    for c in clips:
+        x = audio[c.name]
+        others = rng.choice([n for n in names if n != c.name], voices, replace=False)
+        noise = np.sum([np.resize(audio[o], len(x)) for o in others], 0)
+        a = audio_matrix(features(Audio(mix_under(x, noise, float(rng.uniform(*snr_db))), rate), FPS))
+        n = min(len(a), len(c))
+        out.append(Clip(f"{c.name}+babble", c.latent[:n], a[:n]))
+    return out
 
 def find_videos(root: Path) -> list[Path]:
     root = Path(root)

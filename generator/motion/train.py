@@ -14,7 +14,7 @@ from likeness.files import atomic_path
 from likeness.shared_data import DEFAULT_SHARED, MOTION_HELD_OUT
 
 from .. import latent
-from .data import LEVEL, Clip, load_clips, loudness_reference, normalise_loudness, speech_split
+from .data import LEVEL, Clip, babble_copies, load_clips, loudness_reference, normalise_loudness, speech_split
 from .dit_config import CONTROL_NAMES, DiTConfig, config_dict
 from .dit_motion import DEFAULT_CHECKPOINT
 
@@ -49,6 +49,8 @@ class TrainConfig:
     p_no_prefix: float = 0.2
     mouth_weight: float = 8.0    # loss weight of the mouth channels relative to the rest
     mel_shift: int = 3           # augmentation: log-mel shifted by up to this many bins (pitch/timbre)
+    babble: bool = False         # augmentation: each clip also with other clips' voices under it (`data.babble_copies`)
+    babble_snr: tuple[float, float] = (0.0, 20.0)  # dB, speaker over babble, drawn per copy
     eval_every: int = 100
     tracking_uri: str | None = None
     experiment: str = "likeness-motion"
@@ -110,6 +112,14 @@ def _norm_stats(clips: list[Clip], auto_gain: bool) -> dict[str, np.ndarray]:
             "ctrl_mean": ctrl.mean(0), "ctrl_std": ctrl.std(0) + 1e-4}
 
 
+def _sources(index: dict, shared: Path | None) -> dict[str, Path]:
+    """Each prepared clip's video: where `prepare` found it, else under the shared data's real_videos/."""
+    out = {}
+    for c in index["clips"]:
+        p = Path(c["source"])
+        out[c["name"]] = p if p.is_file() or shared is None else Path(shared) / "real_videos" / p.name
+    return out
+
 def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
     import torch
 
@@ -125,7 +135,9 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     m = cfg.model
     stats = _norm_stats(tr, m.auto_gain)
     length = m.prefix + m.window
-    sampler = WindowSampler(tr, length, rng, auto_gain=m.auto_gain, mel_shift=cfg.mel_shift)
+    noisy = babble_copies(tr, _sources(index, cfg.shared), np.random.default_rng(cfg.seed + 1),
+                          snr_db=cfg.babble_snr) if cfg.babble else []
+    sampler = WindowSampler(tr + noisy, length, rng, auto_gain=m.auto_gain, mel_shift=cfg.mel_shift)
     val_batch = WindowSampler(va or tr, length, np.random.default_rng(123), augment=False, auto_gain=m.auto_gain)(64)
 
     def tensors(z, a):
