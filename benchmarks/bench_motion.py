@@ -52,10 +52,24 @@ from likeness.shared_data import GRID_HELD_OUT, LIPSYNC_HELD_OUT  # noqa: E402
 
 CFG_SWEEP = (1.0, 1.5, 2.0, 3.0)
 SHEET_VISEMES = ("closed", "round", "spread", "open")
+SEEDED = ("DiT", "procedural + visemes")  # the rows also judged on every seed (one seed's sync is a draw)
 SHEET = Path(__file__).parent / "lipsync_contact_sheet.jpg"
 OPEN_SHEET = Path(__file__).parent / "open_lips.jpg"
 OPEN_PORTRAITS = ("st_art_8.png", "lp_s42.jpg", "lp_s10.jpg", "st_art_6.png")  # the shared portraits with parted lips
 MAX_LAG = 3
+
+
+def over_seeds(per_seed: dict[str, list], seeds: int) -> str:
+    """A sentence: each `SEEDED` row's sync and /p b m/ closures for every seed, their mean and spread."""
+    parts = []
+    for label, clips in per_seed.items():
+        v = np.array(clips, float)  # (clips, seeds, 5)
+        sync = np.nanmean(v[:, :, 0], axis=0)
+        hit, tot = v[:, :, 1].sum(0), v[:, :, 2].sum(0)
+        closed = f", /p b m/ closed {', '.join(f'{h:.0f}' for h in hit)} of {tot[0]:.0f}" if tot[0] else ""
+        parts.append(f"{label}: sync {', '.join(f'{x:.3f}' for x in sync)} (mean {sync.mean():.3f}, sd "
+                     f"{sync.std(ddof=1) if len(sync) > 1 else 0.0:.3f}){closed}")
+    return f"Over seeds 0-{seeds - 1}, each rendered and judged as above (the table's rows are seed 0): " + "; ".join(parts) + "."
 
 
 def resample_track(x: np.ndarray, fps_in: float, fps_out: float, n: int) -> np.ndarray:
@@ -186,6 +200,7 @@ def main() -> None:
     divs: dict[str, list] = {k: [] for k in motions}
     sweep: dict[float, list] = {s: [] for s in CFG_SWEEP}
     sheet: list[tuple[str, list]] = []
+    per_seed: dict[str, list] = {k: [] for k in SEEDED}  # per clip, per seed: `scores`
     cost = {"phones": 0.0, "procedural": 0.0, "DiT": 0.0, "frames": 0}
 
     for name in names:
@@ -211,12 +226,19 @@ def main() -> None:
             except RuntimeError:
                 print(f"{name}: the sentence could not be aligned; no closure count", flush=True)
 
-        def judge(label: str, mouth: np.ndarray, truth=truth, phones=phones) -> None:
-            sync[label].append(lip_sync(mouth, truth, MAX_LAG).peak)
+        def scores(mouth: np.ndarray, truth=truth, phones=phones) -> np.ndarray:
+            """Sync, then /p b m/ closed and counted, open vowels closed and counted (zeros without phones)."""
+            out = np.array([lip_sync(mouth, truth, MAX_LAG).peak, 0, 0, 0, 0], float)
             if phones:
-                for col, vis in ((0, ("closed",)), (2, ("open", "mid"))):
-                    hit, tot = closure_rate(mouth, [(p.start, p.end) for p in phones if p.viseme in vis], FPS)
-                    closure[label][col:col + 2] += (hit, tot)
+                for col, vis in ((1, ("closed",)), (3, ("open", "mid"))):
+                    out[col:col + 2] = closure_rate(mouth, [(p.start, p.end) for p in phones if p.viseme in vis], FPS)
+            return out
+
+        def judge(label: str, mouth: np.ndarray) -> np.ndarray:
+            s = scores(mouth)
+            sync[label].append(s[0])
+            closure[label] += s[1:].astype(int)
+            return s
 
         moments = [] if not phones or len(sheet) >= 3 * len(SHEET_VISEMES) else [
             (v, int((p.start + p.end) / 2 * FPS)) for v in SHEET_VISEMES
@@ -248,7 +270,9 @@ def main() -> None:
                 windows[label].append(window_features(z, FPS))
                 latents[label].append(z)
             divs[label].append(diversity(zs))
-            judge(label, rendered(zs[0], label))
+            first = judge(label, rendered(zs[0], label))
+            if label in SEEDED:  # every seed rendered and judged, not seed 0 alone
+                per_seed[label].append([first, *(scores(rendered(z)) for z in zs[1:])])
         for s, dit in dits.items():
             if s == 1.5:
                 sweep[s].append(sync["DiT"][-1])
@@ -312,6 +336,8 @@ def main() -> None:
         f"are encoded with the mouth's zero at the clip's closed lips (`encode.at_rest`) and expression ridge {RIDGE:g} "
         "(`bench_encode.py`). `DiT (before)`: the checkpoint shipped until 2026-12-06, trained on latents whose mouth "
         "was relative to each clip's median shape (a half-open mouth) at ridge 0.3, run as it shipped (no overlay).",
+        "",
+        over_seeds(per_seed, a.seeds),
         "",
         "DiT audio guidance (CFG) sweep, sync over all clips, seed 0: "
         + ", ".join(f"scale {s:g}: {np.nanmean(v):.3f}" for s, v in sweep.items()) + ".",
