@@ -109,6 +109,7 @@ def babble_copies(clips: list[Clip], sources: dict[str, Path], rng: np.random.Ge
         out.append(Clip(f"{c.name}+babble", c.latent[:n], a[:n]))
     return out
 
+
 def find_videos(root: Path) -> list[Path]:
     root = Path(root)
     if root.is_file():

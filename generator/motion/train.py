@@ -120,6 +120,7 @@ def _sources(index: dict, shared: Path | None) -> dict[str, Path]:
         out[c["name"]] = p if p.is_file() or shared is None else Path(shared) / "real_videos" / p.name
     return out
 
+
 def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> dict:
     import torch
 
