@@ -63,13 +63,14 @@ def _model_dir() -> str:
     return os.path.join(get_model_path(), "en-us")
 
 
-def _phone_decoder(**cmn):
-    """A phone-loop decoder (allphone search over the shipped phone language model) with the given normalisation."""
+def _phone_decoder(**options):
+    """A phone-loop decoder (allphone search over the shipped phone language model); `options` (the normalisation,
+    or a language weight `lw` other than 2) go to pocketsphinx."""
     from pocketsphinx import Decoder
 
     m = _model_dir()
-    return Decoder(hmm=os.path.join(m, "en-us"), allphone=os.path.join(m, "en-us-phone.lm.bin"), lw=2.0,
-                   beam=1e-20, pbeam=1e-20, loglevel="FATAL", **cmn)
+    return Decoder(**{"hmm": os.path.join(m, "en-us"), "allphone": os.path.join(m, "en-us-phone.lm.bin"), "lw": 2.0,
+                      "beam": 1e-20, "pbeam": 1e-20, "loglevel": "FATAL", **options})
 
 
 @lru_cache(maxsize=1)
@@ -112,25 +113,28 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def decode_block(samples: np.ndarray, k: int) -> list[Phone]:
+def decode_block(samples: np.ndarray, k: int, decoder=None) -> list[Phone]:
     """Phones of block k ([k, k+1) * BLOCK_S of 16 kHz `samples`), decoded with CONTEXT_S either side and
-    clipped to the block. Final once audio reaches (k+1) * BLOCK_S + CONTEXT_S (or the clip's end)."""
+    clipped to the block. Final once audio reaches (k+1) * BLOCK_S + CONTEXT_S (or the clip's end). `decoder`: another
+    phone loop than the shipped one (`_phone_decoder`; not cached), for benchmarks."""
     b, c = int(BLOCK_S * RATE), int(CONTEXT_S * RATE)
     lo, hi = max(0, k * b - c), min(len(samples), (k + 1) * b + c)
     t0, t1 = k * BLOCK_S, (k + 1) * BLOCK_S
     if hi - lo < RATE // 20:  # under 50 ms: nothing to decode
         return [Phone("SIL", t0, t1)]
+    pcm = _pcm(samples[lo:hi])
+    raw = _decode_cached(pcm) if decoder is None else [(p.name, p.start, p.end) for p in _decode(decoder, pcm, 0.0)]
     out = []
-    for name, s, e in _decode_cached(_pcm(samples[lo:hi])):
+    for name, s, e in raw:
         s, e = max(s + lo / RATE, t0), min(e + lo / RATE, t1)
         if e > s:
             out.append(Phone(name, s, e))
     return out
 
 
-def decode_phones(samples: np.ndarray) -> list[Phone]:
-    """Phones of mono 16 kHz float `samples`, block by block."""
-    return [p for k in range(-(-len(samples) // int(BLOCK_S * RATE))) for p in decode_block(samples, k)]
+def decode_phones(samples: np.ndarray, decoder=None) -> list[Phone]:
+    """Phones of mono 16 kHz float `samples`, block by block (`decode_block`)."""
+    return [p for k in range(-(-len(samples) // int(BLOCK_S * RATE))) for p in decode_block(samples, k, decoder)]
 
 
 def final_seconds(n_samples: int) -> float:
