@@ -278,7 +278,7 @@ def calibrate(detector, cfg: TrainConfig, data: Split, info: dict, val_refs: dic
     looks = in_looks(va_v.take(va_v.label == 0), cfg.looks, cfg.seed)
     detector.threshold, real_val_p = verdict_threshold(
         detector, va_v + looks, np.r_[val_logits[footage], detector.logits(looks.x)],
-        video_cues(detector, va_v + looks, val_refs), cfg.fpr)
+        joined_cues([va_v, looks], [va_cues, video_cues(detector, looks, val_refs)]), cfg.fpr)
     curves = held_out_curves(detector, data.test, video_cues(detector, data.test, test_refs))
     info = {**info, "data_sha256": data.index["data_sha256"], "crops_sha256": data.index.get("crops_sha256"), "mark_real": cfg.mark_real,
             "hold_out": list(cfg.hold_out), "train_folds": sorted(set(data.train.fold.tolist()) - {"real"}),
@@ -463,6 +463,14 @@ def video_cues(detector, c: Crops, refs: dict[str, np.ndarray] | None = None) ->
     if refs:
         cues["reference"] = reference_logits(detector, c, refs)
     return cues
+
+
+def joined_cues(parts: list[Crops], cues: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The `video_cues` of the crops `sum(parts)` from each part's own (videos of different parts are distinct), so
+    that cues already measured are not measured again."""
+    vids = np.concatenate([np.unique(c.video) for c in parts])
+    order = np.argsort(vids, kind="stable")
+    return {k: np.concatenate([c[k] for c in cues])[order] for k in cues[0]}
 
 
 #: Cues no calibration weighs together: the excess is the warp consistency measured against real footage.

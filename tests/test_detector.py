@@ -106,6 +106,23 @@ def test_tiny_training_decreases_loss_and_logs(tiny_data):
     assert run.data.params["model.arch"] == "resnet18" and "val_frame_auc" in run.data.metrics
 
 
+def test_cues_of_joined_crops_equal_the_cues_of_their_parts(tiny_data, shipped):
+    """The threshold's validation videos and their degraded copies: each part's cues are measured once."""
+    from detector.train import crops_of, in_looks, joined_cues, video_cues
+
+    d, _ = tiny_data
+    c, _ = crops_of(np.load(d / "data" / "crops.npz"))
+    real = c.take(c.label == 0)
+    looks = in_looks(real, 2)
+    detector = Detector.load(shipped)
+    whole = video_cues(detector, real + looks)
+    parts = joined_cues([real, looks], [video_cues(detector, real), video_cues(detector, looks)])
+    assert sorted(parts) == sorted(whole) == ["excess", "mouth", "temporal"]
+    for k in whole:
+        np.testing.assert_allclose(parts[k], whole[k], rtol=1e-5)
+    assert len(whole["mouth"]) == 3 * len(np.unique(real.video))
+
+
 def test_leave_family_out_never_trains_on_the_fold_it_scores(tiny_data):
     from detector.protocol import leave_family_out
     from detector.train import TrainConfig
