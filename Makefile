@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_encode.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_noise.py --data $(SHARED)
+	$(BIN)/python benchmarks/bench_phones.py --data $(SHARED)
 	test -f data/motion/index.json || $(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
 	$(BIN)/python benchmarks/bench_closures.py --data $(SHARED)
 	$(BIN)/python benchmarks/bench_motion_data.py --data $(SHARED)
@@ -68,7 +69,7 @@ eval: install
 # hash and metrics).
 train-motion: install
 	$(BIN)/likeness train prepare --videos $(SHARED)/real_videos --out data/motion
-	$(BIN)/likeness train motion --data data/motion --steps 3000 --seed 0 --shared $(SHARED)
+	$(BIN)/likeness train motion --data data/motion --steps 3000 --seed 0 --shared $(SHARED) --babble
 
 # Reproduces generator/motion/assets/articulation.npz (+ .json: cross-validated and held-out lip sync).
 train-articulation: install

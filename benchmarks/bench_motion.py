@@ -189,8 +189,8 @@ def main() -> None:
         "live, loudness only": lambda f, f0, s, mo: streamed_motion(samples[0], FPS, s, mo, phones=False),
     }
     if a.dit_before:
-        before = DiTMotion.load(a.dit_before, press=False, mouth_smooth=0.0)
-        motions["DiT (before)"] = lambda f, f0, s, mo: before.generate(f, Controls(), s)
+        before = DiTMotion.load(a.dit_before)
+        motions["DiT (before)"] = lambda f, f0, s, mo: before.generate(f, Controls(), s, rest=True, mouth_open=mo)
     order = ["real footage", "real motion, rendered", *motions]
     samples: list[np.ndarray] = []  # the clip's audio at 16 kHz, for the live rows
     sync: dict[str, list] = {k: [] for k in order}
@@ -334,8 +334,9 @@ def main() -> None:
         "viseme table's /p b m/ closures and rest laid over the mouth, as `likeness generate` ran it until 2026-12-06 "
         "(`bench_closures.py` shows why that was dropped). Its training latents and the `real motion, rendered` row "
         f"are encoded with the mouth's zero at the clip's closed lips (`encode.at_rest`) and expression ridge {RIDGE:g} "
-        "(`bench_encode.py`). `DiT (before)`: the checkpoint shipped until 2026-12-06, trained on latents whose mouth "
-        "was relative to each clip's median shape (a half-open mouth) at ridge 0.3, run as it shipped (no overlay).",
+        "(`bench_encode.py`). `DiT (before)`: the checkpoint given as `--dit-before`, run as the `DiT` row is (here: the "
+        "one shipped until 2026-12-08, trained on clean speech alone; the `DiT` row's was trained with babble under "
+        "half of its clips, `likeness train motion --babble`, `bench_noise.py`).",
         "",
         over_seeds(per_seed, a.seeds),
         "",

@@ -1,6 +1,6 @@
 """Lip sync when other voices talk under the speaker: babble mixed into the held-out clips' own audio.
 
-    python benchmarks/bench_noise.py [--data ../shared/data] [--snr 20 10 5] [--seeds 2]
+    python benchmarks/bench_noise.py [--data ../shared/data] [--snr 20 10 5] [--seeds 2] [--dit-before PATH]
 
 Real uploads are rarely studio-clean. Each held-out clip of the lip-sync set (`LIPSYNC_HELD_OUT`, `GRID_HELD_OUT`;
 none trained on) keeps its own speech, with a babble of four other voices from `speech/` mixed under it at each
@@ -63,6 +63,7 @@ def main() -> None:
     ap = bench_parser(__doc__)
     ap.add_argument("--snr", type=float, nargs="*", default=[20.0, 10.0, 5.0])
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--dit-before", type=Path, help="an older DiT checkpoint to compare in the same run")
     a = ap.parse_args()
 
     from generator.motion.controls import Controls
@@ -76,6 +77,10 @@ def main() -> None:
         "procedural + visemes": [lambda f: procedural_motion(f).latent],
         "articulated (learned mouth)": [lambda f: procedural_motion(f, mouth="learned").latent],
     }
+    if a.dit_before:
+        before = DiTMotion.load(a.dit_before)
+        motions["DiT, `--dit-before` (before)"] = [lambda f, s=s: before.generate(f, Controls(), s, rest=True).latent
+                                                         for s in range(a.seeds)]
     levels: list[float | None] = [None, *a.snr]
     names, sync = noise_sync(a.data, motions, levels)
 

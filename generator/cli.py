@@ -138,8 +138,9 @@ def train_motion(
     seed: int = typer.Option(0),
     val: str = _VAL,
     shared: Path = _SHARED,
-    babble: bool = typer.Option(False, help="Also train on each clip with other clips' voices mixed under it, so the "
-                                "lips follow the speaker, not every voice (benchmarks/bench_noise.py)."),
+    babble: bool = typer.Option(False, help="Also train on half the clips with other clips' voices mixed under them "
+                                "(5-25 dB), so the lips follow the speaker, not every voice (benchmarks/bench_noise.py; "
+                                "`make train-motion` sets it)."),
     tracking_uri: str = _TRACKING,
 ) -> None:
     """Train the motion diffusion transformer; logs params, losses, plots and the checkpoint to MLflow."""

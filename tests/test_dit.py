@@ -239,3 +239,5 @@ def test_babble_copies_put_other_voices_under_each_clip(shared):
         d_quiet, d_loud = (float(np.median(np.abs(x.audio[:, mel] - c.audio[:, mel]))) for x in (q, lo))
         assert d_quiet < 0.1 and d_loud > 0.4  # natural-log power: under 0.5 dB against over 1.7 dB
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(copies(0.0), loud))
+    half = babble_copies(clips, sources, np.random.default_rng(0), voices=1, share=0.5)  # as `make train-motion`
+    assert len(half) == 2 and len({c.name for c in half}) == 2 and {c.name for c in half} < {c.name for c in loud}

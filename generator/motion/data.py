@@ -91,10 +91,13 @@ def prepare_video(path: Path, mesh=None, max_missing: float = 0.2) -> Clip:
 
 
 def babble_copies(clips: list[Clip], sources: dict[str, Path], rng: np.random.Generator, voices: int = 3,
-                  snr_db: tuple[float, float] = (0.0, 20.0)) -> list[Clip]:
-    """Each clip again with the voices of `voices` other clips (their audio from `sources`) mixed under its own at
-    a random signal-to-noise ratio in `snr_db`, its features made afresh (phones included); the motion stays the
-    speaker's. Trained on clean speech alone, the DiT's jaw followed any voice it heard (benchmarks/bench_noise.py)."""
+                  snr_db: tuple[float, float] = (0.0, 20.0), share: float = 1.0) -> list[Clip]:
+    """A share `share` of the clips (drawn by `rng`) again with the voices of `voices` other clips (their audio from
+    `sources`) mixed under its own at a random signal-to-noise ratio in `snr_db`, its features made afresh (phones
+    included); the motion stays the speaker's. Trained on clean speech alone, the DiT's jaw followed any voice it
+    heard (benchmarks/bench_noise.py)."""
+    if share < 1:  # the voices under them come from the same share
+        clips = [clips[i] for i in sorted(rng.choice(len(clips), round(share * len(clips)), replace=False))]
     loaded = {c.name: load_audio(sources[c.name]) for c in clips}  # as `prepare_video` reads them
     audio, rate = {k: v.samples for k, v in loaded.items()}, next(iter(loaded.values())).rate
     if len(audio) <= voices:

@@ -49,8 +49,9 @@ class TrainConfig:
     p_no_prefix: float = 0.2
     mouth_weight: float = 8.0    # loss weight of the mouth channels relative to the rest
     mel_shift: int = 3           # augmentation: log-mel shifted by up to this many bins (pitch/timbre)
-    babble: bool = False         # augmentation: each clip also with other clips' voices under it (`data.babble_copies`)
-    babble_snr: tuple[float, float] = (0.0, 20.0)  # dB, speaker over babble, drawn per copy
+    babble: bool = False         # augmentation: clips also with other clips' voices under them (`data.babble_copies`)
+    babble_snr: tuple[float, float] = (5.0, 25.0)  # dB, speaker over babble, drawn per copy
+    babble_share: float = 0.5    # of the training clips, the share that gets a babble copy
     eval_every: int = 100
     tracking_uri: str | None = None
     experiment: str = "likeness-motion"
@@ -136,8 +137,8 @@ def train(cfg: TrainConfig, progress: Callable[[int, int, dict], None] | None = 
     m = cfg.model
     stats = _norm_stats(tr, m.auto_gain)
     length = m.prefix + m.window
-    noisy = babble_copies(tr, _sources(index, cfg.shared), np.random.default_rng(cfg.seed + 1),
-                          snr_db=cfg.babble_snr) if cfg.babble else []
+    noisy = babble_copies(tr, _sources(index, cfg.shared), np.random.default_rng(cfg.seed + 1), snr_db=cfg.babble_snr,
+                          share=cfg.babble_share) if cfg.babble else []
     sampler = WindowSampler(tr + noisy, length, rng, auto_gain=m.auto_gain, mel_shift=cfg.mel_shift)
     val_batch = WindowSampler(va or tr, length, np.random.default_rng(123), augment=False, auto_gain=m.auto_gain)(64)
 
