@@ -63,23 +63,22 @@ def score(clips: list[tuple[np.ndarray, list[phones.Phone]]], decoded: list[list
 
 def main() -> None:
     a = bench_parser(__doc__).parse_args()
-    clips, names, failed = [], [], []
+    clips, failed = [], []
     for path in find_videos(a.data / "real_videos"):
         if not path.stem.startswith(GRID) or path.stem in GRID_HELD_OUT:
             continue
         samples = load_audio(path, phones.RATE).samples
         try:
             clips.append((samples, phones.align_text(samples, grid_sentence(path.stem))))
-            names.append(path.stem)
         except (RuntimeError, ValueError):
             failed.append(path.stem)
     seconds = sum(len(s) for s, _ in clips) / phones.RATE
-    whole = phones._phone_decoder(cmn="batch")
+    whole = phones.phone_decoder(cmn="batch")
     ways = {"1 s blocks, 0.3 s context, language weight 2 (shipped)": lambda s: phones.decode_phones(s),
-            "the whole clip at once, language weight 2": lambda s: phones._decode(whole, phones._pcm(s), 0.0)}
+            "the whole clip at once, language weight 2": lambda s: phones.decode_utterance(s, whole)}
     for lw in (1.0, 4.0):
         ways[f"1 s blocks, 0.3 s context, language weight {lw:g}"] = \
-            lambda s, d=phones._phone_decoder(cmn="batch", lw=lw): phones.decode_phones(s, d)
+            lambda s, d=phones.phone_decoder(cmn="batch", lw=lw): phones.decode_phones(s, d)
     rows, aligned = [], 0
     for label, decode in ways.items():
         phones.clear_cache()

@@ -63,7 +63,7 @@ def _model_dir() -> str:
     return os.path.join(get_model_path(), "en-us")
 
 
-def _phone_decoder(**options):
+def phone_decoder(**options):
     """A phone-loop decoder (allphone search over the shipped phone language model); `options` (the normalisation,
     or a language weight `lw` other than 2) go to pocketsphinx."""
     from pocketsphinx import Decoder
@@ -76,7 +76,7 @@ def _phone_decoder(**options):
 @lru_cache(maxsize=1)
 def _phone_loop():
     # Batch CMN: each block is normalised by its own mean, so no state leaks from one block to the next.
-    return _phone_decoder(cmn="batch")
+    return phone_decoder(cmn="batch")
 
 
 def _pcm(samples: np.ndarray) -> bytes:
@@ -116,7 +116,7 @@ def clear_cache() -> None:
 def decode_block(samples: np.ndarray, k: int, decoder=None) -> list[Phone]:
     """Phones of block k ([k, k+1) * BLOCK_S of 16 kHz `samples`), decoded with CONTEXT_S either side and
     clipped to the block. Final once audio reaches (k+1) * BLOCK_S + CONTEXT_S (or the clip's end). `decoder`: another
-    phone loop than the shipped one (`_phone_decoder`; not cached), for benchmarks."""
+    phone loop than the shipped one (`phone_decoder`; not cached), for benchmarks."""
     b, c = int(BLOCK_S * RATE), int(CONTEXT_S * RATE)
     lo, hi = max(0, k * b - c), min(len(samples), (k + 1) * b + c)
     t0, t1 = k * BLOCK_S, (k + 1) * BLOCK_S
@@ -130,6 +130,12 @@ def decode_block(samples: np.ndarray, k: int, decoder=None) -> list[Phone]:
         if e > s:
             out.append(Phone(name, s, e))
     return out
+
+
+def decode_utterance(samples: np.ndarray, decoder) -> list[Phone]:
+    """Phones of mono 16 kHz float `samples` decoded at once by `decoder` (`phone_decoder`): the context that
+    block-wise decoding gives up for streaming (benchmarks)."""
+    return _decode(decoder, _pcm(samples), 0.0)
 
 
 def decode_phones(samples: np.ndarray, decoder=None) -> list[Phone]:
@@ -179,7 +185,7 @@ class PhoneStream:
     Paths are read at fixed sample counts, so the result does not depend on how the audio is cut into chunks."""
 
     def __init__(self, fps: float):
-        self.decoder = _phone_decoder(cmn="live", cmninit=LIVE_CMN_INIT)
+        self.decoder = phone_decoder(cmn="live", cmninit=LIVE_CMN_INIT)
         self.fps, self.hop = fps, int(RATE // fps)
         self.step = LIVE_EVERY * self.hop
         self.utterance = int(LIVE_UTTERANCE_S * RATE) // self.step * self.step
