@@ -37,6 +37,7 @@ def mix_under(speech: np.ndarray, noise: np.ndarray, snr_db: float | None) -> np
     gain = np.sqrt(np.mean(np.square(speech, dtype=np.float64)) / max(float(np.mean(noise ** 2)), 1e-12) / 10 ** (snr_db / 10))
     return np.clip(speech + gain * noise, -1, 1).astype(np.float32)
 
+
 def load_audio(path: str | Path, rate: int = 48_000) -> Audio:
     """Decode the first audio stream of a file (wav, mp3, m4a, flac, or a video's soundtrack) to mono at `rate`."""
     import av

@@ -122,8 +122,8 @@ def decode_block(samples: np.ndarray, k: int, decoder=None) -> list[Phone]:
     t0, t1 = k * BLOCK_S, (k + 1) * BLOCK_S
     if hi - lo < RATE // 20:  # under 50 ms: nothing to decode
         return [Phone("SIL", t0, t1)]
-    pcm = _pcm(samples[lo:hi])
-    raw = _decode_cached(pcm) if decoder is None else [(p.name, p.start, p.end) for p in _decode(decoder, pcm, 0.0)]
+    raw = _decode_cached(_pcm(samples[lo:hi])) if decoder is None else \
+        [(p.name, p.start, p.end) for p in decode_utterance(samples[lo:hi], decoder)]
     out = []
     for name, s, e in raw:
         s, e = max(s + lo / RATE, t0), min(e + lo / RATE, t1)
